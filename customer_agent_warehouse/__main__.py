@@ -1,0 +1,3 @@
+from customer_agent_warehouse.cli import main
+
+raise SystemExit(main())
