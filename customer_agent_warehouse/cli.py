@@ -1,14 +1,16 @@
 """`python -m customer_agent_warehouse <command>`: one entry point for the glue.
 
-Each sub-command lives in its own module and exposes `add_arguments(parser)` and
-`run(args) -> int`. Modules are imported lazily so `--help` works before the
-heavy dependencies (dbt, Great Expectations) are installed.
+Each sub-command lives in its own module, which exposes
+`add_<command>_arguments(parser)` and `run_<command>(args) -> int`. Only the
+module of the chosen command is imported, so a light command never pays for
+the heavy dependencies (dbt, Great Expectations) of another.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("customer_agent_warehouse.generate", "write a realistic raw zone"),
@@ -20,20 +22,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m customer_agent_warehouse")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text)
-        module = importlib.import_module(module_name)
-        adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
-        adder(command_parser)
-    return parser
+def _top_level_help() -> str:
+    lines = ["usage: python -m customer_agent_warehouse <command> [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    module_name, _ = COMMANDS[args.command]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        print(_top_level_help())
+        return 0 if argv and argv[0] in {"-h", "--help"} else 2
+    command = argv[0]
+    module_name, help_text = COMMANDS[command]
     module = importlib.import_module(module_name)
-    runner = getattr(module, f"run_{args.command}", None) or module.run
-    return int(runner(args) or 0)
+    parser = argparse.ArgumentParser(prog=f"python -m customer_agent_warehouse {command}", description=help_text)
+    getattr(module, f"add_{command}_arguments")(parser)
+    args = parser.parse_args(argv[1:])
+    return int(getattr(module, f"run_{command}")(args) or 0)
