@@ -1,0 +1,136 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='conversation_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{#-
+    One row per conversation log record (spec §2.1, §3): valid lines only,
+    duplicate deliveries kept once (first received), every value normalised.
+    Incremental builds rebuild whole conversations that received new lines.
+    Materialised (not a view) because five models read it and deduplication
+    over all history is the heaviest step of the project.
+-#}
+
+with
+
+log_lines as (
+
+    select * from {{ ref('base_customer_agent__log_lines') }}
+    where rejection_reason is null
+
+),
+
+channel_aliases as (
+
+    select * from {{ ref('channel_aliases') }}
+
+),
+
+{% if is_incremental() -%}
+
+touched_conversations as (
+
+    select distinct conversation_id
+    from log_lines
+    where loaded_at > {{ processed_watermark() }}
+
+),
+
+lines_to_process as (
+
+    select *
+    from log_lines
+    where conversation_id in (select conversation_id from touched_conversations)
+
+),
+
+{%- else -%}
+
+lines_to_process as (
+
+    select * from log_lines
+
+),
+
+{%- endif %}
+
+deduplicated as (
+
+    select *
+    from lines_to_process
+    qualify {{ is_first_received('log_id', 'received_at') }}
+
+),
+
+renamed as (
+
+    select
+        log_id,
+        conversation_id,
+        occurred_at,
+        received_at,
+        {{ channel_alias_key('channel_label') }} as channel_key,
+        lower({{ clean_string('record_type') }}) as record_type,
+        lower({{ clean_string('actor') }}) as actor,
+        {{ clean_string('message_text') }} as message_text,
+        {{ normalise_label('skill') }} as skill,
+        {{ normalise_label('status') }} as status,
+        {{ normalise_label('escalation_reason') }} as escalation_reason,
+        {{ normalise_label_list('tags') }} as tags,
+        list_filter(
+            list_transform(
+                products,
+                lambda product: {
+                    'product_id': {{ clean_string('product.product_id') }},
+                    'sku': {{ clean_string('product.sku') }}
+                }
+            ),
+            lambda product: product.product_id is not null or product.sku is not null
+        ) as products,
+        lower({{ clean_string('recommendation_format') }}) as recommendation_format,
+        {{ clean_string('profile_id') }} as profile_id,
+        {{ normalise_email('email') }} as email,
+        {{ normalise_phone('phone_number') }} as phone_number,
+        file_name,
+        line_number,
+        loaded_at
+    from deduplicated
+
+),
+
+final as (
+
+    select
+        renamed.log_id,
+        renamed.conversation_id,
+        renamed.occurred_at,
+        renamed.received_at,
+        case
+            when renamed.channel_key is not null then coalesce(channel_aliases.channel, 'other')
+        end as channel,
+        renamed.record_type,
+        renamed.actor,
+        renamed.message_text,
+        renamed.skill,
+        renamed.status,
+        renamed.escalation_reason,
+        renamed.tags,
+        renamed.products,
+        renamed.recommendation_format,
+        renamed.profile_id,
+        renamed.email,
+        renamed.phone_number,
+        renamed.file_name,
+        renamed.line_number,
+        renamed.loaded_at,
+        {{ run_started_timestamp() }} as processed_at
+    from renamed
+    left join channel_aliases
+        on renamed.channel_key = channel_aliases.alias
+
+)
+
+select * from final

@@ -1,0 +1,39 @@
+{#-
+    One row per profile version (spec §2.3): valid lines, a version delivered
+    twice (same profile_id and updated_at) kept once (first delivered),
+    values normalised.
+-#}
+
+with
+
+profile_lines as (
+
+    select * from {{ ref('base_marketing__profile_lines') }}
+    where rejection_reason is null
+
+),
+
+deduplicated as (
+
+    select *
+    from profile_lines
+    qualify {{ is_first_received('profile_id, updated_at') }}
+
+),
+
+renamed as (
+
+    select
+        profile_id,
+        updated_at,
+        {{ normalise_email('email') }} as email,
+        {{ normalise_phone('phone_number') }} as phone_number,
+        {{ normalise_label('email_consent') }} as email_consent,
+        {{ normalise_label('sms_consent') }} as sms_consent,
+        file_name,
+        line_number
+    from deduplicated
+
+)
+
+select * from renamed

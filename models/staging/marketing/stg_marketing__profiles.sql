@@ -1,0 +1,39 @@
+{#-
+    One row per profile in its current state (spec §2.3): the version with
+    the latest updated_at (a version without updated_at counts as the oldest;
+    ties go to the version delivered last).
+-#}
+
+with
+
+profile_versions as (
+
+    select * from {{ ref('stg_marketing__profile_versions') }}
+
+),
+
+current_state as (
+
+    select *
+    from profile_versions
+    qualify row_number() over (
+        partition by profile_id
+        order by updated_at desc nulls last, file_name desc, line_number desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        profile_id,
+        email,
+        phone_number,
+        email_consent,
+        sms_consent,
+        updated_at
+    from current_state
+
+)
+
+select * from final

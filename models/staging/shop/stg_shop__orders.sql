@@ -1,0 +1,40 @@
+{#-
+    One row per order (spec §2.2): valid lines, duplicate deliveries of an
+    order_id kept once (orders carry no received_at, so the first delivered:
+    raw file name, then line number), values normalised.
+-#}
+
+with
+
+order_lines as (
+
+    select * from {{ ref('base_shop__order_lines') }}
+    where rejection_reason is null
+
+),
+
+deduplicated as (
+
+    select *
+    from order_lines
+    qualify {{ is_first_received('order_id') }}
+
+),
+
+renamed as (
+
+    select
+        order_id,
+        placed_at,
+        {{ clean_string('profile_id') }} as profile_id,
+        {{ normalise_email('email') }} as email,
+        upper({{ clean_string('currency') }}) as currency,
+        try_cast(order_value as double) as order_value,
+        items,
+        file_name,
+        line_number
+    from deduplicated
+
+)
+
+select * from renamed
