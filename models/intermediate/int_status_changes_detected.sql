@@ -1,0 +1,147 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='conversation_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{#-
+    The conversation status state machine (spec §4), in one place. A
+    conversation starts `open`; a status record changes the status only when
+    its value differs from the current status. One row per change, in order
+    (occurred_at, then log_id), with:
+    - whether the conversation had been escalated before the change;
+    - whether it is a Customer Agent resolution (to `resolved`, by
+      `actor = agent`, never escalated before);
+    - the skill active at the change: the last skill record at or before it;
+    - the tags applied at or before it, sorted and distinct.
+    "Skill at a time" and "tags at a time" are computed here and nowhere else.
+-#}
+
+with
+
+conversation_logs as (
+
+    {{ touched_conversation_logs() }}
+
+),
+
+status_records as (
+
+    select
+        conversation_id,
+        log_id,
+        occurred_at,
+        actor,
+        status,
+        escalation_reason
+    from conversation_logs
+    where record_type = 'status'
+        and status is not null
+
+),
+
+skill_records as (
+
+    -- One skill per instant: among records at the same occurred_at the last by log_id is the later one.
+    select
+        conversation_id,
+        occurred_at,
+        skill
+    from conversation_logs
+    where record_type = 'skill'
+        and skill is not null
+    qualify row_number() over (partition by conversation_id, occurred_at order by log_id desc) = 1
+
+),
+
+tag_applications as (
+
+    select
+        conversation_id,
+        occurred_at,
+        unnest(tags) as tag
+    from conversation_logs
+    where record_type = 'tag'
+
+),
+
+sequenced as (
+
+    select
+        *,
+        coalesce(
+            lag(status) over (partition by conversation_id order by occurred_at, log_id),
+            'open'
+        ) as previous_status
+    from status_records
+
+),
+
+changes as (
+
+    select
+        *,
+        coalesce(
+            bool_or(status = 'escalated') over (
+                partition by conversation_id
+                order by occurred_at, log_id
+                rows between unbounded preceding and 1 preceding
+            ),
+            false
+        ) as was_escalated_before
+    from sequenced
+    where status <> previous_status
+
+),
+
+with_skill as (
+
+    select
+        changes.*,
+        skill_records.skill as active_skill
+    from changes
+    asof left join skill_records
+        on changes.conversation_id = skill_records.conversation_id
+        and changes.occurred_at >= skill_records.occurred_at
+
+),
+
+tags_at_change as (
+
+    select
+        changes.log_id,
+        list_sort(list_distinct(list(tag_applications.tag))) as tags
+    from changes
+    inner join tag_applications
+        on changes.conversation_id = tag_applications.conversation_id
+        and tag_applications.occurred_at <= changes.occurred_at
+    group by changes.log_id
+
+),
+
+final as (
+
+    select
+        with_skill.log_id,
+        with_skill.conversation_id,
+        with_skill.occurred_at as changed_at,
+        with_skill.previous_status,
+        with_skill.status,
+        with_skill.actor,
+        with_skill.escalation_reason,
+        with_skill.was_escalated_before,
+        with_skill.status = 'resolved'
+            and with_skill.actor = 'agent'
+            and not with_skill.was_escalated_before as is_customer_agent_resolution,
+        with_skill.active_skill,
+        coalesce(tags_at_change.tags, []) as tags,
+        {{ run_started_timestamp() }} as processed_at
+    from with_skill
+    left join tags_at_change
+        on with_skill.log_id = tags_at_change.log_id
+
+)
+
+select * from final

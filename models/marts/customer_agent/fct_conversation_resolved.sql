@@ -1,0 +1,49 @@
+{#-
+    Conversation with Customer Agent Resolved (spec §4.2): one row per change
+    of the status to `resolved` by the agent before any escalation (the state
+    machine lives in int_status_changes_detected).
+-#}
+
+with
+
+status_changes as (
+
+    select * from {{ ref('int_status_changes_detected') }}
+
+),
+
+conversations as (
+
+    select * from {{ ref('int_conversations_aggregated') }}
+
+),
+
+identified as (
+
+    select * from {{ ref('int_conversations_identified') }}
+
+),
+
+final as (
+
+    select
+        {{ metric_event_id('resolved', 'status_changes.log_id') }} as event_id,
+        status_changes.changed_at as resolved_at,
+        status_changes.conversation_id,
+        identified.profile_id,
+        conversations.channel,
+        status_changes.active_skill as final_skill,
+        status_changes.tags,
+        cast(
+            {{ dbt.datediff('conversations.started_at', 'status_changes.changed_at', 'millisecond') }} as double
+        ) / 1000 as resolution_seconds
+    from status_changes
+    inner join conversations
+        on status_changes.conversation_id = conversations.conversation_id
+    inner join identified
+        on status_changes.conversation_id = identified.conversation_id
+    where status_changes.is_customer_agent_resolution
+
+)
+
+select * from final
