@@ -1,0 +1,9 @@
+{#- Generic data test: the combination of columns is unique (e.g. day × channel). -#}
+{% test unique_combination(model, columns) %}
+
+select {{ columns | join(', ') }}, count(*) as occurrences
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+
+{% endtest %}
