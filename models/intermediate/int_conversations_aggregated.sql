@@ -27,8 +27,7 @@ flagged as (
 
     select
         *,
-        record_type = 'message' and actor = 'shopper' as is_shopper_message,
-        record_type = 'recommendation' and len(products) > 0 as is_recommendation_event
+        record_type = 'message' and actor = 'shopper' as is_shopper_message
     from conversation_logs
 
 ),
@@ -54,8 +53,7 @@ aggregated as (
         count(*) filter (where record_type = 'message' and actor = 'agent') as agent_message_count,
         count(*) filter (where record_type = 'message' and actor = 'human') as human_message_count,
         list_sort(list_distinct(list(skill) filter (where record_type = 'skill'))) as skills,
-        list_sort(list_distinct(flatten(list(tags) filter (where record_type = 'tag')))) as tags,
-        count(*) filter (where is_recommendation_event) as recommendation_count
+        list_sort(list_distinct(flatten(list(tags) filter (where record_type = 'tag')))) as tags
     from flagged
     group by conversation_id
 
@@ -84,7 +82,6 @@ final as (
         cast(human_message_count as integer) as human_message_count,
         coalesce(skills, []) as skills,
         coalesce(tags, []) as tags,
-        cast(recommendation_count as integer) as recommendation_count,
         {{ run_started_timestamp() }} as processed_at
     from aggregated
 

@@ -30,7 +30,7 @@ profiles_by_email as (
         profile_id
     from profiles
     where email is not null
-    qualify row_number() over (partition by email order by updated_at desc nulls last, profile_id) = 1
+    qualify row_number() over (partition by email order by updated_at desc nulls last, profile_id asc) = 1
 
 ),
 
@@ -41,7 +41,7 @@ profiles_by_phone as (
         profile_id
     from profiles
     where phone_number is not null
-    qualify row_number() over (partition by phone_number order by updated_at desc nulls last, profile_id) = 1
+    qualify row_number() over (partition by phone_number order by updated_at desc nulls last, profile_id asc) = 1
 
 ),
 

@@ -133,7 +133,7 @@ final as (
         with_skill.escalation_reason,
         with_skill.was_escalated_before,
         with_skill.status = 'resolved'
-            and with_skill.actor = 'agent'
+            and coalesce(with_skill.actor = 'agent', false)
             and not with_skill.was_escalated_before as is_customer_agent_resolution,
         with_skill.active_skill,
         coalesce(tags_at_change.tags, []) as tags,

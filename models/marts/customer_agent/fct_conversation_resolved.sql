@@ -34,9 +34,10 @@ final as (
         conversations.channel,
         status_changes.active_skill as final_skill,
         status_changes.tags,
+        -- Null when the conversation has no start; microsecond precision.
         cast(
-            {{ dbt.datediff('conversations.started_at', 'status_changes.changed_at', 'millisecond') }} as double
-        ) / 1000 as resolution_seconds
+            {{ dbt.datediff('conversations.started_at', 'status_changes.changed_at', 'microsecond') }} as double
+        ) / 1000000 as resolution_seconds
     from status_changes
     inner join conversations
         on status_changes.conversation_id = conversations.conversation_id

@@ -1,14 +1,16 @@
 {#-
     Received Product Recommendation from Customer Agent (spec §4.4): one row
-    per recommendation record that carries at least one product. A product is
-    identified by its product_id, else its sku, in the order sent.
+    per recommendation record that carries at least one product, with the
+    product identifiers (product_id, else sku) in the order sent. Which
+    records are events and how a product is identified is decided in
+    int_product_recommendations_extracted.
 -#}
 
 with
 
-conversation_logs as (
+recommendations as (
 
-    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+    select * from {{ ref('int_product_recommendations_extracted') }}
 
 ),
 
@@ -24,29 +26,15 @@ identified as (
 
 ),
 
-recommendations as (
-
-    select
-        log_id,
-        conversation_id,
-        occurred_at,
-        products,
-        recommendation_format
-    from conversation_logs
-    where record_type = 'recommendation'
-        and len(products) > 0
-
-),
-
 final as (
 
     select
         {{ metric_event_id('recommendation', 'recommendations.log_id') }} as event_id,
-        recommendations.occurred_at as recommended_at,
+        recommendations.recommended_at,
         recommendations.conversation_id,
         identified.profile_id,
         conversations.channel,
-        list_transform(recommendations.products, lambda product: coalesce(product.product_id, product.sku)) as products,
+        list_transform(recommendations.products, lambda recommended: recommended.product) as products,
         cast(len(recommendations.products) as integer) as product_count,
         recommendations.recommendation_format as format
     from recommendations

@@ -1,0 +1,59 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='conversation_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{#-
+    Spec §4.4, in one place: a product recommendation event is a
+    `recommendation` record that carries at least one product (staging has
+    already dropped entries with neither a product_id nor a sku), and a
+    product is identified by its product_id, else its sku. One row per
+    recommendation event; `products` keeps the order sent.
+-#}
+
+with
+
+conversation_logs as (
+
+    {{ touched_conversation_logs() }}
+
+),
+
+recommendations as (
+
+    select
+        log_id,
+        conversation_id,
+        occurred_at,
+        recommendation_format,
+        products
+    from conversation_logs
+    where record_type = 'recommendation'
+        and len(products) > 0
+
+),
+
+final as (
+
+    select
+        log_id,
+        conversation_id,
+        occurred_at as recommended_at,
+        recommendation_format,
+        list_transform(
+            products,
+            lambda recommended: {
+                'product': coalesce(recommended.product_id, recommended.sku),
+                'product_id': recommended.product_id,
+                'sku': recommended.sku
+            }
+        ) as products,
+        {{ run_started_timestamp() }} as processed_at
+    from recommendations
+
+)
+
+select * from final
