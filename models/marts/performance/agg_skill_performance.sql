@@ -1,0 +1,95 @@
+{#-
+    Spec §9, skill performance: one row per reporting day × skill, the day
+    taken in the time zone of the var `reporting_timezone` (macro
+    to_reporting_date), each measure on the day of its own event:
+    invocations = skill records (any actor) that day; conversations =
+    distinct conversations with a skill record of the skill that day;
+    resolutions = Resolved events that day whose final_skill is the skill;
+    escalations = Escalated events that day whose skill (active at the
+    escalation) is the skill. Events without a skill are not counted here.
+    A row exists for every day × skill with at least one non-zero measure.
+-#}
+
+with
+
+conversation_logs as (
+
+    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+
+),
+
+conversations_resolved as (
+
+    select * from {{ ref('fct_conversation_resolved') }}
+
+),
+
+conversations_escalated as (
+
+    select * from {{ ref('fct_conversation_escalated') }}
+
+),
+
+invocations_daily as (
+
+    select
+        {{ to_reporting_date('occurred_at') }} as reporting_date,
+        skill,
+        count(*) as invocations,
+        count(distinct conversation_id) as conversations
+    from conversation_logs
+    where record_type = 'skill'
+        and skill is not null
+    group by 1, 2
+
+),
+
+resolutions_daily as (
+
+    select
+        {{ to_reporting_date('resolved_at') }} as reporting_date,
+        final_skill as skill,
+        count(*) as resolutions
+    from conversations_resolved
+    where final_skill is not null
+    group by 1, 2
+
+),
+
+escalations_daily as (
+
+    select
+        {{ to_reporting_date('escalated_at') }} as reporting_date,
+        skill,
+        count(*) as escalations
+    from conversations_escalated
+    where skill is not null
+    group by 1, 2
+
+),
+
+daily_measures as (
+
+    select * from invocations_daily
+    union all by name
+    select * from resolutions_daily
+    union all by name
+    select * from escalations_daily
+
+),
+
+final as (
+
+    select
+        reporting_date,
+        skill,
+        cast(coalesce(sum(invocations), 0) as integer) as invocations,
+        cast(coalesce(sum(conversations), 0) as integer) as conversations,
+        cast(coalesce(sum(resolutions), 0) as integer) as resolutions,
+        cast(coalesce(sum(escalations), 0) as integer) as escalations
+    from daily_measures
+    group by 1, 2
+
+)
+
+select * from final
