@@ -4,9 +4,8 @@
     email seen in the conversation; else the profile whose current phone
     equals the first phone seen. None: anonymous (profile_id null). Rebuilt
     on every build (one row per conversation, no log scan) because a new
-    profile version can change who a conversation belongs to. When several
-    profiles share the email (or phone), the most recently updated one wins,
-    then the smallest profile_id.
+    profile version can change who a conversation belongs to. Which profile
+    owns an email or phone is decided in int_profile_contacts_resolved.
 -#}
 
 with
@@ -17,31 +16,29 @@ conversations as (
 
 ),
 
-profiles as (
+profile_contacts as (
 
-    select * from {{ ref('stg_marketing__profiles') }}
+    select * from {{ ref('int_profile_contacts_resolved') }}
 
 ),
 
 profiles_by_email as (
 
     select
-        email,
+        contact as email,
         profile_id
-    from profiles
-    where email is not null
-    qualify row_number() over (partition by email order by updated_at desc nulls last, profile_id asc) = 1
+    from profile_contacts
+    where contact_type = 'email'
 
 ),
 
 profiles_by_phone as (
 
     select
-        phone_number,
+        contact as phone_number,
         profile_id
-    from profiles
-    where phone_number is not null
-    qualify row_number() over (partition by phone_number order by updated_at desc nulls last, profile_id asc) = 1
+    from profile_contacts
+    where contact_type = 'phone_number'
 
 ),
 

@@ -1,9 +1,8 @@
 {#-
     Spec §3, the profile of an order: the order's own profile_id; else, for an
     order without profile_id, the profile whose CURRENT email equals the
-    order's (normalised) email. When several profiles share that email, the
-    most recently updated one wins, then the smallest profile_id (the same
-    tie-break as int_conversations_identified). One row per order; an order
+    order's (normalised) email (owner decided in int_profile_contacts_resolved).
+    One row per order; an order
     matched by neither has a null profile_id and matched_by. This is the one
     place of the "order -> profile" rule: segments (spec §5) and BI
     attribution (spec §9) read it.
@@ -17,20 +16,19 @@ orders as (
 
 ),
 
-profiles as (
+profile_contacts as (
 
-    select * from {{ ref('stg_marketing__profiles') }}
+    select * from {{ ref('int_profile_contacts_resolved') }}
 
 ),
 
 profiles_by_email as (
 
     select
-        email,
+        contact as email,
         profile_id
-    from profiles
-    where email is not null
-    qualify row_number() over (partition by email order by updated_at desc nulls last, profile_id asc) = 1
+    from profile_contacts
+    where contact_type = 'email'
 
 ),
 
