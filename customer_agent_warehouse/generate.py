@@ -7,14 +7,16 @@ UTC day the line was received::
     orders/dt=2026-11-20/part-0020.jsonl.gz
     profiles/dt=2026-11-01/part-0001.jsonl
 
-The work is cut into chunks (one or more per day of conversations). A chunk
-owns a contiguous range of conversations and of profiles, draws from its own
-`random.Random` seeded by (seed, file prefix, chunk number), and writes its own
-files: `<prefix>-<chunk number>` in every day folder its lines land in (late
-and re-delivered lines land in later days). So the output is byte-identical
-for the same arguments whatever the number of workers, and a second run with
-another prefix only adds files. Ids embed the seed and the prefix, so two runs
-never collide either.
+Conversations are spread over the days (weekends, Black Friday and Cyber
+Monday busier), numbered in day order and cut into chunks of at most
+`CHUNK_CONVERSATIONS`. A chunk owns a contiguous range of conversations and
+of profiles, draws from its own `random.Random` seeded by (seed, file prefix,
+chunk number), and writes its own files, `<prefix>-<chunk number>`, in every
+day folder its lines land in (late and re-delivered lines land in later days;
+gzip for odd chunk number + day). So the output is byte-identical for the same
+arguments whatever the number of workers, and a second run with another
+prefix only adds files. Ids embed the seed and the prefix, so two runs never
+collide either.
 
 The values are deliberately messy (channel, skill, reason and tag spellings,
 emails, phone numbers, timestamp renderings) and the stream carries duplicate
@@ -48,9 +50,9 @@ DEFAULT_DAYS = 30
 DEFAULT_SEED = 42
 DEFAULT_PREFIX = "part"
 DEFAULT_MALFORMED_RATE = 0.002
-CHUNK_CONVERSATIONS = 20_000
+CHUNK_CONVERSATIONS = 25_000
 PROGRESS_MIN_CONVERSATIONS = 10_000
-GZIP_LEVEL = 6
+GZIP_LEVEL = 3  # fast; about 7x smaller than the JSON text
 
 MS_SECOND = 1_000
 MS_MINUTE = 60_000
@@ -89,6 +91,7 @@ P_ORDER_AFTER_RECOMMENDATION = 0.35
 P_ORDER_WITHOUT_RECOMMENDATION = 0.08
 P_ORDER_BEFORE_CONVERSATION = 0.08
 BACKGROUND_ORDERS_PER_CONVERSATION = 0.12  # orders by people who never talked to the agent (or guests)
+PROFILE_UPDATE_DAYS = 7  # later profile versions fall within this many days after their chunk's days
 
 # --- Vocabulary ----------------------------------------------------------------------------------------------------
 CHANNELS = (("web_chat", 0.55), ("sms", 0.15), ("email", 0.14), ("whatsapp", 0.13), ("unknown", 0.03))
@@ -191,10 +194,27 @@ PRODUCT_SKUS = tuple(f"{PRODUCT_FAMILIES[i % len(PRODUCT_FAMILIES)]}-{1000 + i *
 PRODUCT_PRICES_USD = tuple(round(9.99 + (i * 37) % 190, 2) for i in range(CATALOGUE_SIZE))
 EUR_PER_USD = 0.92
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_encode = _ENCODER.encode
 _DAY_STRINGS: dict[int, str] = {}
+_CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
 _PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _make_encoder() -> Any:
+    """Compact JSON (no spaces, UTF-8 text kept as is), calling the C encoder directly when available."""
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    c_encode_basestring = getattr(json.encoder, "c_encode_basestring", None)
+    if c_make_encoder is None or c_encode_basestring is None:
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    encoder = c_make_encoder(None, None, c_encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+
+    def encode(record: Any) -> str:
+        return join(encoder(record, 0))
+
+    return encode
+
+
+_encode = _make_encoder()
 
 
 @dataclass
@@ -232,11 +252,15 @@ class _RunConfig:
 @dataclass(frozen=True)
 class _Chunk:
     index: int  # 1-based, the number in the file names
-    day: int  # days since the epoch of the conversations' start
     first: int  # number of the first conversation
     count: int
+    days: tuple[tuple[int, int], ...]  # (day since the epoch, conversations starting that day)
     profile_lo: int
     profile_hi: int
+
+    def label(self) -> str:
+        first, last = _day_string(self.days[0][0]), _day_string(self.days[-1][0])
+        return first if first == last else f"{first}..{last}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +285,10 @@ def _day_string(day: int) -> str:
 def format_iso(ms: int, suffix: str = "Z", with_ms: bool = False) -> str:
     """Epoch milliseconds as ISO-8601 (`suffix` is `Z` or an offset the caller already applied)."""
     day, rest = divmod(ms, MS_DAY)
-    seconds, millis = divmod(rest, 1000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
+    day_text = _DAY_STRINGS.get(day) or _day_string(day)
     if with_ms:
-        return f"{_day_string(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}{suffix}"
-    return f"{_day_string(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}{suffix}"
+        return f"{day_text}T{_CLOCK[rest // 1000]}.{rest % 1000:03d}{suffix}"
+    return f"{day_text}T{_CLOCK[rest // 1000]}{suffix}"
 
 
 def render_time(rng: random.Random, ms: int) -> str | int:
@@ -329,7 +351,8 @@ def messy_phone(rng: random.Random, e164: str) -> str:
     """A phone number with spaces, dashes, brackets, with or without the +1 prefix."""
     if not e164.startswith("+1"):
         rest = e164[3:]
-        return _pick(rng, (f"+44 {rest[:4]} {rest[4:]}", e164, f"+44-{rest[:4]}-{rest[4:]}", f"+44 ({rest[:4]}) {rest[4:]}"))
+        head, tail = rest[:4], rest[4:]
+        return _pick(rng, (f"+44 {head} {tail}", e164, f"+44-{head}-{tail}", f"+44 ({head}) {tail}"))
     area, exchange, line = e164[2:5], e164[5:8], e164[8:]
     r = int(rng.random() * 10)
     if r == 0:
@@ -399,7 +422,7 @@ class _Record:
 class _Timeline:
     """Records of one conversation in time order; consecutive records are at least 2 s apart."""
 
-    __slots__ = ("rng", "at", "records", "recommendations")
+    __slots__ = ("at", "recommendations", "records", "rng")
 
     def __init__(self, rng: random.Random, start: int) -> None:
         self.rng = rng
@@ -480,7 +503,7 @@ def _conversation_body(tl: _Timeline, intent: str, tag_turns: set[int]) -> None:
     if rng.random() < P_SKILL:
         tl.wait(2, 4)
         tl.add("skill", "agent" if rng.random() < 0.8 else "system", {"skill": messy_label(rng, skill)})
-    turns = 1 + int(rng.random() * 3.5)
+    turns = 1 + int(rng.random() * 3.8)
     cross_sell_turn = int(rng.random() * turns) if rng.random() < P_CROSS_SELL else -1
     switch_turn = 1 + int(rng.random() * turns) if rng.random() < P_SKILL_SWITCH else -1
     for turn in range(turns):
@@ -491,7 +514,7 @@ def _conversation_body(tl: _Timeline, intent: str, tag_turns: set[int]) -> None:
         tl.wait(2, 12)
         tl.say("agent", _pick(rng, AGENT_REPLIES[skill]))
         wants_second = turn > 0 and rng.random() < P_SECOND_RECOMMENDATION
-        if skill == "product_recommendations" and (turn == 0 or wants_second) or turn == cross_sell_turn:
+        if (skill == "product_recommendations" and (turn == 0 or wants_second)) or turn == cross_sell_turn:
             tl.wait(2, 5)
             _recommend(tl)
         if turn in tag_turns:
@@ -658,12 +681,13 @@ class _ChunkGenerator:
     # -- conversations --
     def conversations(self) -> None:
         rng = self.rng
-        day_start = self.chunk.day * MS_DAY
-        for number in range(self.chunk.first, self.chunk.first + self.chunk.count):
-            r = rng.random()
-            offset = 8 * MS_HOUR + r / 0.7 * 15 * MS_HOUR if r < 0.7 else (r - 0.7) / 0.3 * MS_DAY
-            start = day_start + int(offset) // 1000 * 1000 + int(rng.random() * 1000)
-            self._conversation(number, start)
+        number = self.chunk.first
+        for day, count in self.chunk.days:
+            for _ in range(count):
+                r = rng.random()
+                offset = 8 * MS_HOUR + r / 0.7 * 15 * MS_HOUR if r < 0.7 else (r - 0.7) / 0.3 * MS_DAY
+                self._conversation(number, day * MS_DAY + int(offset))
+                number += 1
 
     def _conversation(self, number: int, start: int) -> None:
         rng = self.rng
@@ -796,9 +820,9 @@ class _ChunkGenerator:
                 at, products = tl.recommendations[-1]
                 self._order(buyer, at + self._purchase_delay(), products)
         elif rng.random() < P_ORDER_WITHOUT_RECOMMENDATION:
-            self._order(buyer, tl.records[-1].at + 5 * MS_MINUTE + int(rng.random() * 3 * MS_DAY), [])
+            self._order(buyer, tl.records[-1].at + 5 * MS_MINUTE + int(rng.random() * 2 * MS_DAY), [])
         if rng.random() < P_ORDER_BEFORE_CONVERSATION:
-            self._order(buyer, start - MS_HOUR - int(rng.random() * 20 * MS_DAY), [])
+            self._order(buyer, start - MS_HOUR - int(rng.random() * 4 * MS_DAY), [])
 
     def _purchase_delay(self) -> int:
         r = self.rng.random()
@@ -806,23 +830,26 @@ class _ChunkGenerator:
             return 2 * MS_MINUTE + int(r / 0.6 * 3 * MS_HOUR)
         if r < 0.85:
             return 3 * MS_HOUR + int((r - 0.6) / 0.25 * 45 * MS_HOUR)
-        return 2 * MS_DAY + int((r - 0.85) / 0.15 * 8 * MS_DAY)
+        return 2 * MS_DAY + int((r - 0.85) / 0.15 * 2 * MS_DAY)
 
     def background_orders(self) -> None:
         """Orders by people who never talked to the agent (or by guests)."""
         rng = self.rng
-        count = _stochastic_round(rng, self.chunk.count * BACKGROUND_ORDERS_PER_CONVERSATION)
+        for day, conversations in self.chunk.days:
+            for _ in range(_stochastic_round(rng, conversations * BACKGROUND_ORDERS_PER_CONVERSATION)):
+                self._background_order(day * MS_DAY + int(rng.random() * MS_DAY))
+
+    def _background_order(self, at: int) -> None:
+        rng = self.rng
         cfg = self.cfg
-        for _ in range(count):
-            at = self.chunk.day * MS_DAY + int(rng.random() * MS_DAY)
-            r = rng.random()
-            if r < 0.15:
-                email = f"guest.{self.chunk.index}.{self.order_seq}{cfg.tag}@{_pick(rng, EMAIL_DOMAINS)}"
-                self._order(None, at, [], guest_email=email)
-            elif r < 0.75 and cfg.profiles > cfg.talkers:
-                self._order(self._person(cfg.talkers + int(rng.random() * (cfg.profiles - cfg.talkers))), at, [])
-            else:
-                self._order(self._person(int(rng.random() * cfg.profiles)), at, [])
+        r = rng.random()
+        if r < 0.15:
+            email = f"guest.{self.chunk.index}.{self.order_seq}{cfg.tag}@{_pick(rng, EMAIL_DOMAINS)}"
+            self._order(None, at, [], guest_email=email)
+        elif r < 0.75 and cfg.profiles > cfg.talkers:
+            self._order(self._person(cfg.talkers + int(rng.random() * (cfg.profiles - cfg.talkers))), at, [])
+        else:
+            self._order(self._person(int(rng.random() * cfg.profiles)), at, [])
 
     def _order(self, buyer: _Person | None, at: int, recommended: list[int], guest_email: str = "") -> None:
         rng = self.rng
@@ -878,6 +905,7 @@ class _ChunkGenerator:
             received = (at // MS_DAY + 1) * MS_DAY + int(rng.random() * 12 * MS_HOUR)
         else:
             received = at + int(rng.random() * 5 * MS_MINUTE)
+        received = max(received, self.cfg.start_day * MS_DAY)  # older orders came with the first export
         self._emit("orders", received, line)
         if rng.random() < P_DUPLICATE_ORDER:
             received += MS_MINUTE + int(rng.random() * (30 * MS_HOUR if rng.random() < 0.5 else 10 * MS_MINUTE))
@@ -890,11 +918,18 @@ class _ChunkGenerator:
             self._profile_versions(self._person(number))
 
     def _profile_versions(self, who: _Person) -> None:
+        """Versions of one profile: the first predates the window (delivered on its first day).
+
+        Later versions fall in the window, near the chunk's own days, so that a chunk writes few profile files.
+        """
         rng = self.rng
         start = self.cfg.start_day * MS_DAY
-        window = self.cfg.days * MS_DAY
+        update_from = self.chunk.days[0][0] * MS_DAY
+        window_end = (self.cfg.start_day + self.cfg.days) * MS_DAY
+        update_to = min((self.chunk.days[-1][0] + PROFILE_UPDATE_DAYS) * MS_DAY, window_end)
+        update_span = max(MS_DAY, update_to - update_from)
         times = [start - MS_DAY - int(rng.random() * 500 * MS_DAY)]
-        times += sorted(start + int(rng.random() * window) for _ in range(who.versions - 1))
+        times += sorted(update_from + int(rng.random() * update_span) for _ in range(who.versions - 1))
         email_consent, sms_consent = _initial_consent(rng)
         phone_from = 1 if who.phone and who.versions > 1 and rng.random() < 0.1 else 0
         for version, at in enumerate(times):
@@ -1094,22 +1129,27 @@ def _apportion(total: int, weights: list[float]) -> list[int]:
 
 
 def _plan_chunks(cfg: _RunConfig, start_date: date) -> list[_Chunk]:
+    """Conversations numbered in start-day order, cut into equal contiguous chunks (a chunk may span days)."""
     per_day = _apportion(cfg.conversations, [_day_weight(start_date + timedelta(days=i)) for i in range(cfg.days)])
+    day_ends = list(itertools.accumulate(per_day))
+    total = cfg.conversations
+    parts = math.ceil(total / CHUNK_CONVERSATIONS)
     chunks: list[_Chunk] = []
-    first = 0
-    for offset, count in enumerate(per_day):
-        parts = math.ceil(count / CHUNK_CONVERSATIONS)
-        for part in range(parts):
-            size = count * (part + 1) // parts - count * part // parts
-            chunks.append(_Chunk(
-                index=len(chunks) + 1,
-                day=cfg.start_day + offset,
-                first=first,
-                count=size,
-                profile_lo=cfg.profiles * first // cfg.conversations,
-                profile_hi=cfg.profiles * (first + size) // cfg.conversations,
-            ))
-            first += size
+    for part in range(parts):
+        first, end = total * part // parts, total * (part + 1) // parts
+        days: list[tuple[int, int]] = []
+        for offset, day_end in enumerate(day_ends):
+            overlap = min(end, day_end) - max(first, day_end - per_day[offset])
+            if overlap > 0:
+                days.append((cfg.start_day + offset, overlap))
+        chunks.append(_Chunk(
+            index=part + 1,
+            first=first,
+            count=end - first,
+            days=tuple(days),
+            profile_lo=cfg.profiles * first // total,
+            profile_hi=cfg.profiles * end // total,
+        ))
     return chunks
 
 
@@ -1136,12 +1176,13 @@ def _run_config(out_dir: Path, conversations: int, seed: int, start_date: date, 
 
 
 def existing_files(out_dir: Path, file_prefix: str) -> list[Path]:
-    """Files a run with this prefix would (re)write."""
+    """Raw files already written by a run with this prefix (which a new run would rewrite)."""
+    own_name = re.compile(rf"{re.escape(file_prefix)}-\d{{4,}}\.jsonl(\.gz)?")
     found: list[Path] = []
     for source in SOURCES:
         folder = out_dir / source
         if folder.is_dir():
-            found += sorted(folder.glob(f"*/{file_prefix}-*.jsonl*"))
+            found += sorted(path for path in folder.glob(f"*/{file_prefix}-*") if own_name.fullmatch(path.name))
     return found
 
 
@@ -1190,6 +1231,9 @@ def generate_raw_zone(
     stats = GenerationStats()
     started = time.perf_counter()
     jobs = [(cfg, chunk) for chunk in chunks]
+    if progress:
+        print(f"[generate] {conversations:,} conversations over {days} days from {start_date}: "
+              f"{len(chunks)} chunks on {workers} worker(s) into {out_dir}", file=sys.stderr, flush=True)
     if workers == 1:
         results = map(_run_chunk, jobs)
         _collect(results, stats, len(chunks), started, progress)
@@ -1204,7 +1248,7 @@ def _collect(results: Any, stats: GenerationStats, total: int, started: float, p
         stats.add(chunk_stats)
         if progress:
             print(
-                f"[generate] chunk {done}/{total} (day {_day_string(chunk.day)}, {chunk.count:,} conversations): "
+                f"[generate] chunk {done}/{total} ({chunk.label()}, {chunk.count:,} conversations): "
                 f"{stats.conversations:,} conversations, {stats.log_lines:,} log lines "
                 f"in {time.perf_counter() - started:.1f}s",
                 file=sys.stderr,
@@ -1244,8 +1288,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conversations", type=_positive_int, default=1000,
                         help="number of conversations (about 10 log lines each; default 1000)")
     parser.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED, help="random seed (default 42)")
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("CA_RAW_PATH", "data/raw")),
-                        help="raw zone directory (default: $CA_RAW_PATH or data/raw)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="raw zone directory (default: $CA_RAW_PATH, else data/raw in the project)")
     parser.add_argument("--start-date", type=date.fromisoformat, default=DEFAULT_START_DATE,
                         help="first day of conversations, YYYY-MM-DD (default 2026-11-01)")
     parser.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS,
@@ -1263,6 +1307,10 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.out is None:
+        from customer_agent_warehouse.settings import load_settings  # standard library only
+
+        args.out = load_settings().raw_path
     try:
         stats = generate_raw_zone(
             out_dir=args.out,
