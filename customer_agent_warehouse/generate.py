@@ -941,10 +941,12 @@ class _ChunkGenerator:
             email = who.email if last or who.old_email is None else who.old_email
             if email:
                 line["email"] = email if rng.random() < 0.75 else messy_email(rng, email)
-            if who.phone and version >= phone_from:
+            has_phone = bool(who.phone) and version >= phone_from
+            if has_phone:
                 line["phone_number"] = messy_phone(rng, who.phone)
-            line["email_consent"] = email_consent
-            line["sms_consent"] = sms_consent
+            # Consent to a channel needs an address on it: a profile without one has never subscribed.
+            line["email_consent"] = email_consent if email else "never_subscribed"
+            line["sms_consent"] = sms_consent if has_phone else "never_subscribed"
             line["updated_at"] = _render_profile_time(rng, at)
             self._emit("profiles", max(at, start), _encode(line))
 

@@ -1,0 +1,688 @@
+"""`validate`: run every Great Expectations suite in `expectations/` against the built warehouse.
+
+Usage::
+
+    python -m customer_agent_warehouse validate [--duckdb-path PATH] [--report-dir DIR] [--suite NAME ...]
+        [--followup-delay-hours H] [--validation-time ISO-8601] [--memory-limit 2GB] [--threads N]
+        [--expectations-dir DIR] [--no-data-docs]
+
+Suites are GX 1.x `ExpectationSuite` JSON files, one per table; `meta.table` ("schema.table") names the
+relation a suite validates. The warehouse is `--duckdb-path`, else `CA_DUCKDB_PATH`, else
+`data/warehouse.duckdb` in the project (see `settings.py`). It is opened READ-ONLY: nothing is written to it.
+Other code calls `validate_warehouse(duckdb_path, expectations_dir, report_dir)` -> `ValidationOutcome`.
+
+Route (how expectations are evaluated) -- in the database, through GX's SQL datasource:
+
+* GX `SQLDatasource` + `duckdb_engine` (SQLAlchemy dialect), one `TableAsset` per suite; every metric is a
+  DuckDB query (bundled aggregates for counts, `LIMIT`ed streaming queries for samples), so no table is
+  loaded into pandas and memory stays bounded by DuckDB's `memory_limit` (2GB here), whatever the size.
+* Known trap, reproduced with GX 1.24.1 + duckdb 2.0.0 + duckdb-engine 0.17.0: out of the box every
+  expectation fails with `IndexError: list index out of range` (GX issues #10738, #11579). GX fetches a
+  metric's rows after closing the SQLAlchemy connection it ran on; closing rolls the connection back, and
+  `duckdb_engine`'s cursor *is* the DuckDB connection (duckdb_engine issue #1087), so the pending result is
+  dropped and the fetch returns `[]`. `ge_duckdb.py` fixes it at the DB-API layer: SQLAlchemy's `creator=`
+  hands out connections whose every cursor is an independent DuckDB cursor on one read-only database.
+* SQLAlchemy must be 2.0.x: with 2.1, `duckdb_engine`'s column reflection queries `pg_catalog.pg_collation`
+  (absent in DuckDB), GX falls back to an unqualified `SELECT * FROM <table>` and schema-qualified tables
+  are not found. Pinned: sqlalchemy==2.0.58, duckdb-engine==0.17.0, greenlet==3.5.6 (sqlalchemy's).
+* GX has no regex or LIKE support for the `duckdb` dialect ("Regex is not supported for dialect duckdb"),
+  so format rules (ids, e-mails, E.164 phones, normalised labels) and cross-column / cross-table rules are
+  `UnexpectedRowsExpectation`s in DuckDB SQL; `meta.columns` names the columns they guard.
+* Speed on 10M staged rows: uniqueness is `count(DISTINCT)` (GX proportion of unique values, bundled with
+  the other aggregates) on staging and `dim_conversations`, and a `GROUP BY ... HAVING count(*) > 1` rule on
+  tables that may be empty; never `expect_column_values_to_be_unique`, whose window-function SQL is ~10x
+  slower. "Well-formed" ids use `ascii()` of the first and last character instead of a regex.
+* Samples of bad values: GX's `partial_unexpected_list` for column expectations; for SQL rules and
+  uniqueness (GX returns their rows only in the unbounded COMPLETE format) one extra `LIMIT 5` query, only
+  when the expectation failed.
+
+Dynamic values: timestamps are bounded by the suite parameter `validation_time` (`{"$PARAMETER":
+"validation_time"}`): the UTC time this run started, or `--validation-time`. `seg_recommendation_followup`
+compares `followup_due_at - recommended_at` with the DuckDB variable `ca_followup_delay_hours`, set to the
+dbt var `followup_delay_hours` the build used: `--followup-delay-hours`, else `vars` of the last dbt
+invocation in `target/run_results.json` (`$DBT_TARGET_PATH` when set), else `vars.followup_delay_hours` of
+`dbt_project.yml`, else 2.
+
+Report folder (default `reports/validation/`, `--report-dir`), rewritten on every run:
+
+* `index.html`      -- self-contained summary a person can open: suites, failures, samples of bad values;
+* `results.json`    -- the same as data: run, warehouse, per-suite statistics and failures;
+* `suites/<suite>.json` -- the full GX `ExpectationSuiteValidationResult` of each suite;
+* `data_docs/index.html` -- GX Data Docs (suites and validation results; styles load from CDNs).
+
+Exit codes: 0 all expectations passed; 1 an expectation failed; 2 the run could not start (warehouse
+missing or locked, a suite's table missing, a suite file invalid), with a one-line message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import datetime as dt
+import html
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from customer_agent_warehouse.settings import DEFAULT_REPORT_DIR, PROJECT_ROOT, load_settings
+
+DEFAULT_EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEFAULT_VALIDATION_REPORT_DIR = DEFAULT_REPORT_DIR / "validation"
+DEFAULT_FOLLOWUP_DELAY_HOURS = 2.0
+DEFAULT_MEMORY_LIMIT = "2GB"
+SAMPLE_SIZE = 5
+BUILD_HINT = "run `dbt build --profiles-dir profiles` first, or set CA_DUCKDB_PATH to the built warehouse"
+DATASOURCE_NAME = "warehouse"
+# Sample for a failing uniqueness expectation (count(DISTINCT) based): some duplicated values and their counts.
+DUPLICATES_QUERY = (
+    'SELECT "{column}" AS duplicated_value, count(*) AS occurrences FROM {batch} WHERE "{column}" IS NOT NULL '
+    'GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1'
+)
+
+Progress = Callable[["SuiteOutcome"], None]
+
+
+class ValidationSetupError(Exception):
+    """The validation could not start; the message is one line that names the path and the fix."""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    table: str
+    path: Path
+    document: dict[str, Any]
+
+    @property
+    def schema_name(self) -> str:
+        return self.table.split(".", 1)[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    suite: str
+    table: str
+    columns: tuple[str, ...]
+    expectation_type: str
+    description: str
+    unexpected_count: int | None
+    sample: list[Any]
+    error: str | None = None
+
+    def line(self) -> str:
+        where = self.table + (f".{'/'.join(self.columns)}" if self.columns else "")
+        rule = self.expectation_type + (f" ({_short_text(self.description, 110)})" if self.description else "")
+        if self.error:
+            return f"{where}: {rule} raised {self.error}"
+        count = "" if self.unexpected_count is None else f" {self.unexpected_count:,} unexpected;"
+        return f"{where}: {rule} --{count} sample: {_short(self.sample)}"
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    name: str
+    table: str
+    success: bool
+    expectations: int
+    failed: int
+    elapsed_seconds: float
+    failures: list[ExpectationFailure] = field(default_factory=list)
+    result_path: Path | None = None
+
+    def line(self) -> str:
+        status = "PASS" if self.success else "FAIL"
+        passed = self.expectations - self.failed
+        return (f"{status}  {self.name:<40} {self.table:<46} {passed:>3}/{self.expectations:<3} expectations passed"
+                f"  {self.elapsed_seconds:6.2f}s")
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool
+    duckdb_path: Path
+    suites: list[SuiteOutcome]
+    report_dir: Path
+    results_path: Path
+    html_path: Path
+    data_docs_path: Path | None
+    validation_time: dt.datetime
+    followup_delay_hours: float
+    followup_delay_source: str
+    elapsed_seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.success else 1
+
+    @property
+    def failures(self) -> list[ExpectationFailure]:
+        return [failure for suite in self.suites for failure in suite.failures]
+
+    @property
+    def expectations(self) -> int:
+        return sum(suite.expectations for suite in self.suites)
+
+    def summary_line(self) -> str:
+        failed_suites = sum(not suite.success for suite in self.suites)
+        state = "passed" if self.success else (
+            f"FAILED: {len(self.failures)} of {self.expectations} expectations failed in {failed_suites} suite(s)")
+        return (f"validate: {len(self.suites)} suites, {self.expectations} expectations, {state} "
+                f"({self.elapsed_seconds:.1f}s); results {self.results_path}; report {self.html_path}")
+
+
+# ---------------------------------------------------------------------------------------------- suites
+def load_suites(expectations_dir: Path, only: Sequence[str] | None = None) -> list[SuiteSpec]:
+    """Every `*.json` suite of the folder (sorted), or only the named ones."""
+    if not expectations_dir.is_dir():
+        raise ValidationSetupError(f"validate: no expectations folder at {expectations_dir}")
+    specs = [_load_suite(path) for path in sorted(expectations_dir.glob("*.json"))]
+    if only:
+        unknown = sorted(set(only) - {spec.name for spec in specs})
+        if unknown:
+            raise ValidationSetupError(f"validate: no suite named {', '.join(unknown)} in {expectations_dir}")
+        specs = [spec for spec in specs if spec.name in set(only)]
+    if not specs:
+        raise ValidationSetupError(f"validate: no suite (*.json) in {expectations_dir}")
+    return specs
+
+
+def _load_suite(path: Path) -> SuiteSpec:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValidationSetupError(f"validate: cannot read suite {path}: {error}") from error
+    table = str((document.get("meta") or {}).get("table") or "")
+    if table.count(".") != 1:
+        raise ValidationSetupError(f'validate: suite {path} must name its table as meta.table = "schema.table"')
+    return SuiteSpec(name=str(document.get("name") or path.stem), table=table, path=path, document=document)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+def resolve_duckdb_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """`--duckdb-path`, else CA_DUCKDB_PATH, else the project's data/warehouse.duckdb."""
+    if cli_value:
+        return Path(cli_value).expanduser().resolve()
+    return load_settings().duckdb_path
+
+
+def resolve_followup_delay_hours(override: float | None = None, project_root: Path = PROJECT_ROOT) -> tuple[float, str]:
+    """The dbt var `followup_delay_hours` the build used, and where the value came from."""
+    if override is not None:
+        return float(override), "--followup-delay-hours"
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    run_results = (target if target.is_absolute() else project_root / target) / "run_results.json"
+    from_run = _var_from_run_results(run_results, "followup_delay_hours")
+    if from_run is not None:
+        return from_run, f"{run_results} (vars of the last dbt invocation)"
+    from_project = _var_from_dbt_project(project_root / "dbt_project.yml", "followup_delay_hours")
+    if from_project is not None:
+        return from_project, "dbt_project.yml"
+    return DEFAULT_FOLLOWUP_DELAY_HOURS, "default"
+
+
+def _var_from_run_results(path: Path, name: str) -> float | None:
+    try:
+        cli_vars = json.loads(path.read_text()).get("args", {}).get("vars") or {}
+        if isinstance(cli_vars, str):
+            import yaml
+
+            cli_vars = yaml.safe_load(cli_vars) or {}
+        return _as_float(cli_vars.get(name))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _var_from_dbt_project(path: Path, name: str) -> float | None:
+    try:
+        import yaml
+
+        project = yaml.safe_load(path.read_text()) or {}
+        return _as_float((project.get("vars") or {}).get(name))
+    except (OSError, ValueError, AttributeError, ImportError):
+        return None
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- warehouse
+def open_warehouse(duckdb_path: Path, memory_limit: str | None, threads: int | None) -> Any:
+    """The warehouse opened read-only, or a one-line ValidationSetupError."""
+    if not duckdb_path.is_file():
+        raise ValidationSetupError(f"validate: no warehouse at {duckdb_path}: {BUILD_HINT}")
+    import duckdb
+
+    from customer_agent_warehouse.ge_duckdb import open_read_only
+
+    try:
+        connection = open_read_only(duckdb_path, memory_limit=memory_limit, threads=threads)
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "lock" in first.lower():
+            raise ValidationSetupError(
+                f"validate: cannot open {duckdb_path} read-only, another process holds its write lock "
+                f"(a running dbt build?): wait for it to finish. DuckDB said: {first}") from error
+        raise ValidationSetupError(f"validate: cannot open {duckdb_path} read-only: {first}") from error
+    temp_dir = Path(os.environ.get("CA_DUCKDB_TEMP_DIR") or Path(tempfile.gettempdir()) / "ca_validate_duckdb_tmp")
+    connection.execute(f"SET temp_directory = '{temp_dir.resolve()!s}'".replace("\\", "/"))
+    return connection
+
+
+def check_tables(connection: Any, specs: Iterable[SuiteSpec], duckdb_path: Path) -> None:
+    existing = {f"{schema}.{name}".lower() for schema, name in connection.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    missing = [f"{spec.table} (suite {spec.name})" for spec in specs if spec.table.lower() not in existing]
+    if missing:
+        raise ValidationSetupError(
+            f"validate: table {', '.join(missing)} not found in {duckdb_path}: {BUILD_HINT}")
+
+
+# ---------------------------------------------------------------------------------------------- running
+def validate_warehouse(
+    duckdb_path: Path,
+    expectations_dir: Path = DEFAULT_EXPECTATIONS_DIR,
+    report_dir: Path = DEFAULT_VALIDATION_REPORT_DIR,
+    *,
+    suites: Sequence[str] | None = None,
+    followup_delay_hours: float | None = None,
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+    data_docs: bool = True,
+    progress: Progress | None = None,
+    validation_time: dt.datetime | None = None,
+) -> ValidationOutcome:
+    """Validate the warehouse read-only with every suite; write the report folder; never print.
+
+    `validation_time` (default: now) is the upper bound of every timestamp, in UTC (naive values are UTC).
+    Raises ValidationSetupError (one-line message) when the warehouse, a table or a suite file is missing.
+    """
+    started = time.monotonic()
+    duckdb_path = Path(duckdb_path).expanduser().resolve()
+    specs = load_suites(Path(expectations_dir), suites)
+    delay, delay_source = resolve_followup_delay_hours(followup_delay_hours)
+    report = Path(report_dir).expanduser().resolve()
+    database = open_warehouse(duckdb_path, memory_limit, threads)
+    try:
+        check_tables(database, specs, duckdb_path)
+        validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
+        with warnings.catch_warnings():
+            _ignore_known_warnings()
+            runner = _GxRunner(database, duckdb_path, {"ca_followup_delay_hours": delay})
+            try:
+                results = [runner.run(spec, validation_time, progress) for spec in specs]
+                outcomes = _write_suite_results(report, results)
+                shutil.rmtree(report / "data_docs", ignore_errors=True)  # never leave an earlier run's docs
+                docs = runner.build_data_docs(report / "data_docs") if data_docs else None
+            finally:
+                runner.close()
+    finally:
+        database.close()
+    outcome = ValidationOutcome(
+        success=all(suite.success for suite in outcomes), duckdb_path=duckdb_path, suites=outcomes,
+        report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
+        data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
+        followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
+    )
+    _write_summary(outcome)
+    return outcome
+
+
+_shutdown_noise_silenced = False
+
+
+def _silence_native_shutdown_noise_at_exit() -> None:
+    """With GX and duckdb_engine in one process, DuckDB's binding layer (nanobind) prints dozens of spurious
+    "leaked instance/type/function" lines while the interpreter tears modules down (teardown order, not a real
+    leak: duckdb_engine's SQLAlchemy compiler hooks keep DuckDB objects alive until after nanobind's check).
+    At exit -- after every line of the program is flushed -- stderr goes to /dev/null; registered once."""
+    global _shutdown_noise_silenced
+    if _shutdown_noise_silenced:
+        return
+    _shutdown_noise_silenced = True
+
+    def silence() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+    atexit.register(silence)
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    """Warehouse timestamps are naive UTC: compare with a naive UTC bound."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _ignore_known_warnings() -> None:
+    """Noise of the pinned stack, not data problems (inside a `warnings.catch_warnings()` block)."""
+    # GX 1.24 deprecates TableAsset.schema_name; a DuckDB URL has no schema, so it is the only way to name one.
+    warnings.filterwarnings("ignore", message=".*schema_name.*is deprecated", category=DeprecationWarning)
+    # SQLAlchemy's PostgreSQL reflection does not know DuckDB's list type; the suites never need that type.
+    warnings.filterwarnings("ignore", message="Did not recognize type")
+    warnings.filterwarnings("ignore", message="module 'sre_.*' is deprecated", category=DeprecationWarning)
+
+
+class _GxRunner:
+    """One ephemeral GX context, one SQL datasource on the read-only warehouse, one validation per suite."""
+
+    def __init__(self, database: Any, duckdb_path: Path, variables: dict[str, float]) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        from customer_agent_warehouse.ge_duckdb import connection_factory, session_setup
+
+        _silence_native_shutdown_noise_at_exit()
+        self._gx = gx
+        self._database = database
+        self._setup = session_setup(variables, file_search_path=PROJECT_ROOT)
+        self.context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            progress_bars=ProgressBarsConfig(globally=False),
+        ))
+        self.datasource = self.context.data_sources.add_sql(
+            name=DATASOURCE_NAME,
+            connection_string=f"duckdb:///{duckdb_path.as_posix()}",
+            kwargs={"creator": connection_factory(database, self._setup)},
+        )
+
+    def run(self, spec: SuiteSpec, validation_time: dt.datetime, progress: Progress | None) -> tuple[SuiteOutcome, Any]:
+        """Validate one suite; a suite GX cannot run at all (invalid JSON content, ...) is a failed suite."""
+        started = time.monotonic()
+        try:
+            result = self._validate(spec, validation_time)
+            failures = [self._failure(spec, item) for item in result.results if not item.success]
+            success, expectations = bool(result.success), len(result.results)
+        except Exception as error:  # reported as the suite's failure, the other suites still run
+            message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
+            result = {"success": False, "suite": spec.name, "table": spec.table, "error": message}
+            failures = [ExpectationFailure(suite=spec.name, table=spec.table, columns=(),
+                                           expectation_type="(suite could not run)", description="",
+                                           unexpected_count=None, sample=[], error=message)]
+            success, expectations = False, len(spec.document.get("expectations") or [])
+        outcome = SuiteOutcome(
+            name=spec.name, table=spec.table, success=success, expectations=expectations,
+            failed=min(len(failures), expectations), elapsed_seconds=time.monotonic() - started, failures=failures,
+        )
+        if progress:
+            progress(outcome)
+        return outcome, result
+
+    def _validate(self, spec: SuiteSpec, validation_time: dt.datetime) -> Any:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        gx = self._gx
+        asset = self.datasource.add_table_asset(name=spec.name, table_name=spec.table_name,
+                                                schema_name=spec.schema_name)
+        batch_definition = asset.add_batch_definition_whole_table(name="whole_table")
+        document = {key: value for key, value in spec.document.items() if key != "id"}
+        suite = _checked_suite(gx.ExpectationSuite(**document), document)
+        suite = self.context.suites.add(suite)
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite))
+        return definition.run(
+            expectation_parameters={"validation_time": validation_time},
+            result_format="SUMMARY",
+            run_id=RunIdentifier(run_name="validate", run_time=validation_time.replace(tzinfo=dt.UTC)),
+        )
+
+    def _failure(self, spec: SuiteSpec, item: Any) -> ExpectationFailure:
+        config = item.expectation_config
+        kwargs = config.kwargs
+        result = item.result or {}
+        error = _exception_message(item.exception_info)
+        if config.type == "unexpected_rows_expectation":
+            count = result.get("observed_value")
+            sample = [] if error else self._sample(spec, kwargs["unexpected_rows_query"])
+        elif config.type == "expect_column_proportion_of_unique_values_to_be_between" and not error:
+            count, sample = None, self._sample(spec, DUPLICATES_QUERY.format(column=kwargs["column"], batch="{batch}"))
+        elif "partial_unexpected_list" in result:
+            count, sample = result.get("unexpected_count"), list(result["partial_unexpected_list"][:SAMPLE_SIZE])
+        else:
+            count, sample = None, [{"observed_value": result.get("observed_value")}]
+        return ExpectationFailure(
+            suite=spec.name, table=spec.table, columns=_columns(kwargs, config.meta or {}),
+            expectation_type=config.type, description=config.description or "",
+            unexpected_count=count if isinstance(count, int) else None, sample=sample, error=error,
+        )
+
+    def _sample(self, spec: SuiteSpec, query: str) -> list[Any]:
+        """First rows of a failing rule's query (GX returns rows only in its unbounded COMPLETE result format)."""
+        cursor = self._database.cursor()
+        try:
+            self._setup(cursor)
+            sql = query.format(batch=spec.table)
+            relation = cursor.execute(f"SELECT * FROM ({sql}) AS unexpected_rows LIMIT {SAMPLE_SIZE}")
+            names = [column[0] for column in relation.description]
+            return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+        except Exception as error:  # a sample is best effort; GX has already reported the failure
+            return [f"(sample unavailable: {str(error).splitlines()[0]})"]
+        finally:
+            cursor.close()
+
+    def build_data_docs(self, site_dir: Path) -> Path | None:
+        try:
+            self.context.add_data_docs_site(site_name="validation", site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+            self.context.build_data_docs(site_names=["validation"])
+        except Exception as error:  # the self-made report and the JSON results are still written
+            logging.getLogger(__name__).warning("GX Data Docs not built: %s", error)
+            return None
+        index = site_dir / "index.html"
+        return index if index.is_file() else None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # best effort; the database connection is closed next
+            self.datasource.get_execution_engine().engine.dispose()
+
+
+def _checked_suite(suite: Any, document: dict[str, Any]) -> Any:
+    """GX logs and drops an expectation it cannot build (unknown type, bad kwargs): never skip one silently."""
+    wanted = [str(item.get("type")) for item in document.get("expectations") or []]
+    built = [expectation.expectation_type for expectation in suite.expectations]
+    if len(built) != len(wanted):
+        dropped = list(wanted)
+        for name in built:
+            dropped.remove(name)
+        raise ValueError(f"{len(dropped)} expectation(s) could not be loaded (unknown type or invalid kwargs): "
+                         f"{', '.join(dropped)}")
+    return suite
+
+
+def _columns(kwargs: dict[str, Any], meta: dict[str, Any]) -> tuple[str, ...]:
+    if kwargs.get("column"):
+        return (str(kwargs["column"]),)
+    if kwargs.get("column_A"):
+        return (str(kwargs["column_A"]), str(kwargs["column_B"]))
+    for key in ("column_list", "column_set"):
+        if kwargs.get(key):
+            return tuple(str(column) for column in kwargs[key])
+    return tuple(str(column) for column in meta.get("columns", []))
+
+
+def _exception_message(exception_info: Any) -> str | None:
+    if not exception_info:
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            message = str(info.get("exception_message") or "exception")
+            return message.splitlines()[0][:300]
+    return None
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    return _short_text(json.dumps(value, default=str, ensure_ascii=False), limit)
+
+
+def _short_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------- report
+def _write_suite_results(report_dir: Path, results: list[tuple[SuiteOutcome, Any]]) -> list[SuiteOutcome]:
+    suites_dir = report_dir / "suites"
+    shutil.rmtree(suites_dir, ignore_errors=True)
+    suites_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for outcome, result in results:
+        path = suites_dir / f"{outcome.name}.json"
+        document = result if isinstance(result, dict) else result.to_json_dict()
+        path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        written.append(SuiteOutcome(**{**outcome.__dict__, "result_path": path}))
+    return written
+
+
+def _write_summary(outcome: ValidationOutcome) -> None:
+    document = {
+        "success": outcome.success,
+        "warehouse": str(outcome.duckdb_path),
+        "validation_time_utc": outcome.validation_time.isoformat(),
+        "elapsed_seconds": round(outcome.elapsed_seconds, 3),
+        "followup_delay_hours": outcome.followup_delay_hours,
+        "followup_delay_source": outcome.followup_delay_source,
+        "data_docs": str(outcome.data_docs_path) if outcome.data_docs_path else None,
+        "statistics": {"suites": len(outcome.suites), "expectations": outcome.expectations,
+                       "failed_expectations": len(outcome.failures),
+                       "failed_suites": sum(not suite.success for suite in outcome.suites)},
+        "suites": [
+            {key: value for key, value in asdict(suite).items() if key != "failures"} for suite in outcome.suites
+        ],
+        "failures": [asdict(failure) for failure in outcome.failures],
+    }
+    outcome.report_dir.mkdir(parents=True, exist_ok=True)
+    outcome.results_path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    outcome.html_path.write_text(_render_html(outcome))
+
+
+def _render_html(outcome: ValidationOutcome) -> str:
+    esc = html.escape
+    state = "All expectations passed" if outcome.success else f"{len(outcome.failures)} expectation(s) failed"
+    rows = []
+    for suite in outcome.suites:
+        link = f'<a href="suites/{esc(suite.name)}.json">JSON</a>'
+        rows.append(
+            f'<tr class="{"pass" if suite.success else "fail"}"><td>{"PASS" if suite.success else "FAIL"}</td>'
+            f"<td>{esc(suite.name)}</td><td><code>{esc(suite.table)}</code></td>"
+            f"<td>{suite.expectations - suite.failed}/{suite.expectations}</td>"
+            f"<td>{suite.elapsed_seconds:.2f}s</td><td>{link}</td></tr>")
+    failures = [
+        f"<tr><td>{esc(f.suite)}</td><td><code>{esc(f.table)}</code></td>"
+        f"<td><code>{esc(', '.join(f.columns))}</code></td>"
+        f"<td><code>{esc(f.expectation_type)}</code><br><small>{esc(f.description)}</small></td>"
+        f"<td>{'' if f.unexpected_count is None else f'{f.unexpected_count:,}'}</td>"
+        f'<td class="sample"><code>{esc(f.error or _short(f.sample, 1000))}</code></td></tr>'
+        for f in outcome.failures
+    ]
+    docs = ""
+    if outcome.data_docs_path:
+        docs = (f'<p>Full results rendered by Great Expectations: '
+                f'<a href="{esc(outcome.data_docs_path.relative_to(outcome.report_dir).as_posix())}">Data Docs</a></p>')
+    failure_section = (
+        "<h2>Failing expectations</h2><table><tr><th>Suite</th><th>Table</th><th>Column(s)</th><th>Expectation</th>"
+        "<th>Unexpected</th><th>Sample of bad values</th></tr>" + "".join(failures) + "</table>"
+    ) if failures else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Warehouse validation: {esc(state)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 2rem; }}
+th, td {{ border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }} tr.pass td:first-child {{ color: #137333; font-weight: bold; }}
+tr.fail td:first-child {{ color: #b3261e; font-weight: bold; }} code {{ font-size: .9em; }}
+td.sample code {{ word-break: break-all; }}
+.banner {{ padding: .6rem 1rem; border-radius: 4px; display: inline-block; font-weight: bold;
+  background: {"#e6f4ea" if outcome.success else "#fce8e6"}; color: {"#137333" if outcome.success else "#b3261e"}; }}
+</style></head><body>
+<h1>Customer Agent warehouse: validation</h1>
+<p class="banner">{esc(state)}</p>
+<p>Warehouse <code>{esc(str(outcome.duckdb_path))}</code> (read-only), validated at
+{esc(outcome.validation_time.isoformat(timespec="seconds"))} UTC in {outcome.elapsed_seconds:.1f}s:
+{len(outcome.suites)} suites, {outcome.expectations} expectations.
+<code>followup_delay_hours</code> = {outcome.followup_delay_hours:g} ({esc(outcome.followup_delay_source)}).</p>
+{docs}
+<h2>Suites</h2><table><tr><th>Status</th><th>Suite</th><th>Table</th><th>Passed</th><th>Time</th><th>Result</th></tr>
+{"".join(rows)}</table>
+{failure_section}
+<p><a href="results.json">results.json</a></p>
+</body></html>
+"""
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duckdb-path", help="warehouse file (default: CA_DUCKDB_PATH, else data/warehouse.duckdb)")
+    parser.add_argument("--report-dir", type=Path, default=DEFAULT_VALIDATION_REPORT_DIR,
+                        help="where results.json, index.html, suites/ and data_docs/ go (default reports/validation)")
+    parser.add_argument("--expectations-dir", type=Path, default=DEFAULT_EXPECTATIONS_DIR,
+                        help="folder of suite JSON files (default expectations/)")
+    parser.add_argument("--suite", action="append", dest="suites", metavar="NAME",
+                        help="run only this suite (repeatable)")
+    parser.add_argument("--followup-delay-hours", type=float,
+                        help="the dbt var followup_delay_hours the build used (default: read from dbt, else 2)")
+    parser.add_argument("--memory-limit", default=os.environ.get("CA_VALIDATE_MEMORY", DEFAULT_MEMORY_LIMIT),
+                        help="DuckDB memory limit while validating (default CA_VALIDATE_MEMORY or 2GB)")
+    parser.add_argument("--threads", type=int, default=_env_int("CA_DUCKDB_THREADS"),
+                        help="DuckDB threads (default CA_DUCKDB_THREADS, else DuckDB's default)")
+    parser.add_argument("--validation-time", type=_parse_time, metavar="ISO-8601",
+                        help="latest acceptable event time (default: now, UTC), e.g. 2026-11-21T00:00:00Z")
+    parser.add_argument("--no-data-docs", action="store_true", help="skip building GX Data Docs")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        return _naive_utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from error
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def print_suite(outcome: SuiteOutcome) -> None:
+    print(outcome.line(), flush=True)
+    for failure in outcome.failures:
+        print(f"      x {failure.line()}", flush=True)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    duckdb_path = resolve_duckdb_path(args.duckdb_path)
+    try:
+        print(f"validate: warehouse {duckdb_path} (read-only)", flush=True)
+        outcome = validate_warehouse(
+            duckdb_path, args.expectations_dir, args.report_dir, suites=args.suites,
+            followup_delay_hours=args.followup_delay_hours, memory_limit=args.memory_limit, threads=args.threads,
+            data_docs=not args.no_data_docs, progress=print_suite, validation_time=args.validation_time,
+        )
+    except ValidationSetupError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    print(f"validate: followup_delay_hours = {outcome.followup_delay_hours:g} ({outcome.followup_delay_source})")
+    print(outcome.summary_line())
+    return outcome.exit_code
