@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 SOURCES = ("conversation_logs", "orders", "profiles")
-DEFAULT_START_DATE = date(2026, 11, 1)
+DEFAULT_START_DATE = date(2026, 10, 1)
 DEFAULT_DAYS = 30
 DEFAULT_SEED = 42
 DEFAULT_PREFIX = "part"
@@ -1293,7 +1293,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="raw zone directory (default: $CA_RAW_PATH, else data/raw in the project)")
     parser.add_argument("--start-date", type=date.fromisoformat, default=DEFAULT_START_DATE,
-                        help="first day of conversations, YYYY-MM-DD (default 2026-11-01)")
+                        help="first day of conversations, YYYY-MM-DD (default 2026-10-01)")
     parser.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS,
                         help=f"number of days the conversations start on (default {DEFAULT_DAYS})")
     parser.add_argument("--file-prefix", type=_file_prefix, default=DEFAULT_PREFIX,

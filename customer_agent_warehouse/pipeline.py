@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from customer_agent_warehouse.settings import PROJECT_ROOT, Settings, load_settings, raw_zone_has_files
 
+SAMPLE_DAYS = 30
 SUMMARY_RELATIONS = (
     "marts.fct_conversation_started",
     "marts.fct_conversation_resolved",
@@ -123,8 +125,14 @@ def ensure_raw_zone(settings: Settings, conversations: int, seed: int) -> None:
         return
     from customer_agent_warehouse.generate import generate_raw_zone
 
-    print(f"==> raw zone {settings.raw_path} is empty: generating a sample of {conversations:,} conversations")
-    generate_raw_zone(settings.raw_path, conversations=conversations, seed=seed)
+    # The sample covers the 30 days that end two days ago, so that segments evaluated as of now
+    # (escalations of the last 7 days, follow-ups of recommendations 2 h to 7 days old) have members
+    # and no generated time, late deliveries included, lies in the future.
+    start_date = date.today() - timedelta(days=SAMPLE_DAYS + 2)
+    print(f"==> raw zone {settings.raw_path} is empty: generating a sample of {conversations:,} conversations "
+          f"from {start_date} (seed {seed})")
+    generate_raw_zone(settings.raw_path, conversations=conversations, seed=seed, start_date=start_date,
+                      days=SAMPLE_DAYS)
 
 
 def _step(name: str, returncode: int, started: float) -> int:

@@ -4,7 +4,8 @@
     DuckDB JSON structure such as {"log_id": "VARCHAR", "tags": ["VARCHAR"]}:
     fields of another JSON type are converted when possible and NULL
     otherwise, unknown fields are ignored. The nested CASE keeps the JSON
-    functions away from lines that are not valid JSON.
+    functions away from lines that are not valid JSON; valid JSON that starts
+    with `{` is an object (a string test instead of a second parse).
 -#}
 {% macro parse_json_object(column, schema) -%}
     {{- return(adapter.dispatch('parse_json_object', 'customer_agent_warehouse')(column, schema)) -}}
@@ -18,7 +19,7 @@
     case
         when json_valid({{ column }}) then
             case
-                when json_type({{ column }}) = 'OBJECT'
+                when starts_with(ltrim({{ column }}), '{')
                     then from_json({{ column }}, {{ dbt.string_literal(tojson(schema)) }})
             end
     end

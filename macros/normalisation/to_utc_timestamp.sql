@@ -15,8 +15,8 @@
 
 {% macro duckdb__to_utc_timestamp(expression) -%}
     case
-        when regexp_full_match(trim({{ expression }}), '-?[0-9]{1,15}')
-            then epoch_ms(cast(trim({{ expression }}) as bigint))
+        when ltrim(trim({{ expression }}), '-0123456789') = ''
+            then epoch_ms(try_cast(trim({{ expression }}) as bigint))
         else try_cast(trim({{ expression }}) as timestamptz) at time zone 'UTC'
     end
 {%- endmacro %}

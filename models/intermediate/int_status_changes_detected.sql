@@ -23,7 +23,19 @@ with
 
 conversation_logs as (
 
-    {{ touched_conversation_logs() }}
+    -- Only the columns and record types this model reads: the CTE is read three times.
+    select
+        conversation_id,
+        log_id,
+        occurred_at,
+        record_type,
+        actor,
+        status,
+        escalation_reason,
+        skill,
+        tags
+    from ({{ touched_conversation_logs() }}) as touched
+    where record_type in ('status', 'skill', 'tag')
 
 ),
 

@@ -57,10 +57,28 @@ lines_to_process as (
 
 {%- endif %}
 
+duplicated_log_ids as (
+
+    select log_id
+    from lines_to_process
+    group by log_id
+    having count(*) > 1
+
+),
+
 deduplicated as (
+
+    -- Most log_ids are delivered once: only the re-delivered ones go through
+    -- the (wide, sorting) window that keeps the first received copy.
+    select *
+    from lines_to_process
+    where log_id not in (select log_id from duplicated_log_ids)
+
+    union all
 
     select *
     from lines_to_process
+    where log_id in (select log_id from duplicated_log_ids)
     qualify {{ is_first_received('log_id', 'received_at') }}
 
 ),

@@ -16,7 +16,9 @@
 
 with
 
-raw_lines as (
+-- Materialised: numbering lines needs an ordered, single-threaded scan per
+-- file; parsing the JSON after this point runs on every core.
+raw_lines as materialized (
 
     {{ read_raw_lines(files) }}
 
