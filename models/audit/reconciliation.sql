@@ -49,10 +49,16 @@ staged_profile_versions as (
 
 raw_files as (
 
-    select cast(null as varchar) as source, cast(null as varchar) as file_name where false
+    select
+        cast(null as varchar) as source,
+        cast(null as varchar) as file_name
+    where false
     {%- for source in sources %}
         {%- for file in list_raw_files(source) %}
-    union all select '{{ source }}', {{ dbt.string_literal(file) }}
+            union all
+            select
+                '{{ source }}',
+                {{ dbt.string_literal(file) }}
         {%- endfor %}
     {%- endfor %}
 
@@ -65,14 +71,15 @@ log_line_outcomes as (
         log_lines.file_name,
         log_lines.rejection_reason is not null as is_rejected,
         staged_logs.file_name = log_lines.file_name
-            and staged_logs.line_number = log_lines.line_number as is_staged,
+        and staged_logs.line_number = log_lines.line_number as is_staged,
         staged_logs.log_id is not null
-            and not (staged_logs.file_name = log_lines.file_name and staged_logs.line_number = log_lines.line_number)
+        and not (staged_logs.file_name = log_lines.file_name and staged_logs.line_number = log_lines.line_number)
             as is_duplicate
     from log_lines
     left join staged_logs
-        on log_lines.log_id = staged_logs.log_id
-        and log_lines.rejection_reason is null
+        on
+            log_lines.log_id = staged_logs.log_id
+            and log_lines.rejection_reason is null
 
 ),
 
@@ -83,14 +90,17 @@ order_line_outcomes as (
         order_lines.file_name,
         order_lines.rejection_reason is not null as is_rejected,
         staged_orders.file_name = order_lines.file_name
-            and staged_orders.line_number = order_lines.line_number as is_staged,
+        and staged_orders.line_number = order_lines.line_number as is_staged,
         staged_orders.order_id is not null
-            and not (staged_orders.file_name = order_lines.file_name and staged_orders.line_number = order_lines.line_number)
-            as is_duplicate
+        and not (
+            staged_orders.file_name = order_lines.file_name
+            and staged_orders.line_number = order_lines.line_number
+        ) as is_duplicate
     from order_lines
     left join staged_orders
-        on order_lines.order_id = staged_orders.order_id
-        and order_lines.rejection_reason is null
+        on
+            order_lines.order_id = staged_orders.order_id
+            and order_lines.rejection_reason is null
 
 ),
 
@@ -101,17 +111,18 @@ profile_line_outcomes as (
         profile_lines.file_name,
         profile_lines.rejection_reason is not null as is_rejected,
         staged_profile_versions.file_name = profile_lines.file_name
-            and staged_profile_versions.line_number = profile_lines.line_number as is_staged,
+        and staged_profile_versions.line_number = profile_lines.line_number as is_staged,
         staged_profile_versions.profile_id is not null
-            and not (
-                staged_profile_versions.file_name = profile_lines.file_name
-                and staged_profile_versions.line_number = profile_lines.line_number
-            ) as is_duplicate
+        and not (
+            staged_profile_versions.file_name = profile_lines.file_name
+            and staged_profile_versions.line_number = profile_lines.line_number
+        ) as is_duplicate
     from profile_lines
     left join staged_profile_versions
-        on profile_lines.profile_id = staged_profile_versions.profile_id
-        and profile_lines.updated_at is not distinct from staged_profile_versions.updated_at
-        and profile_lines.rejection_reason is null
+        on
+            profile_lines.profile_id = staged_profile_versions.profile_id
+            and profile_lines.updated_at is not distinct from staged_profile_versions.updated_at
+            and profile_lines.rejection_reason is null
 
 ),
 
@@ -150,8 +161,9 @@ final as (
         cast(coalesce(file_counts.rejected, 0) as bigint) as rejected
     from raw_files
     full outer join file_counts
-        on raw_files.source = file_counts.source
-        and raw_files.file_name = file_counts.file_name
+        on
+            raw_files.source = file_counts.source
+            and raw_files.file_name = file_counts.file_name
 
 )
 

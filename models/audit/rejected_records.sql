@@ -32,19 +32,37 @@ rejection_reasons as (
 
 rejected_lines as (
 
-    select 'conversation_logs' as source, file_name, line_number, raw_line, rejection_reason, loaded_at
+    select
+        'conversation_logs' as source,
+        file_name,
+        line_number,
+        raw_line,
+        rejection_reason,
+        loaded_at
     from log_lines
     where rejection_reason is not null
 
     union all
 
-    select 'orders' as source, file_name, line_number, raw_line, rejection_reason, loaded_at
+    select
+        'orders' as source,
+        file_name,
+        line_number,
+        raw_line,
+        rejection_reason,
+        loaded_at
     from order_lines
     where rejection_reason is not null
 
     union all
 
-    select 'profiles' as source, file_name, line_number, raw_line, rejection_reason, loaded_at
+    select
+        'profiles' as source,
+        file_name,
+        line_number,
+        raw_line,
+        rejection_reason,
+        loaded_at
     from profile_lines
     where rejection_reason is not null
 

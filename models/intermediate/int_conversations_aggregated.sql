@@ -44,7 +44,8 @@ aggregated as (
         first(log_id order by occurred_at, log_id) filter (where is_shopper_message) as first_shopper_message_log_id,
         min(occurred_at) filter (where is_shopper_message) as started_at,
         first(message_text order by occurred_at, log_id) filter (where is_shopper_message) as first_message,
-        first(skill order by occurred_at, log_id) filter (where record_type = 'skill' and skill is not null) as initial_skill,
+        first(skill order by occurred_at, log_id)
+        filter (where record_type = 'skill' and skill is not null) as initial_skill,
         min(occurred_at) as first_activity_at,
         max(occurred_at) as last_activity_at,
         count(*) as record_count,

@@ -31,7 +31,8 @@ recommendations as (
         recommendation_format,
         products
     from conversation_logs
-    where record_type = 'recommendation'
+    where
+        record_type = 'recommendation'
         and len(products) > 0
 
 ),

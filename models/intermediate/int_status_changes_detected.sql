@@ -49,7 +49,8 @@ status_records as (
         status,
         escalation_reason
     from conversation_logs
-    where record_type = 'status'
+    where
+        record_type = 'status'
         and status is not null
 
 ),
@@ -62,7 +63,8 @@ skill_records as (
         occurred_at,
         skill
     from conversation_logs
-    where record_type = 'skill'
+    where
+        record_type = 'skill'
         and skill is not null
     qualify row_number() over (partition by conversation_id, occurred_at order by log_id desc) = 1
 
@@ -115,8 +117,9 @@ with_skill as (
         skill_records.skill as active_skill
     from changes
     asof left join skill_records
-        on changes.conversation_id = skill_records.conversation_id
-        and changes.occurred_at >= skill_records.occurred_at
+        on
+            changes.conversation_id = skill_records.conversation_id
+            and changes.occurred_at >= skill_records.occurred_at
 
 ),
 
@@ -127,8 +130,9 @@ tags_at_change as (
         list_sort(list_distinct(list(tag_applications.tag))) as tags
     from changes
     inner join tag_applications
-        on changes.conversation_id = tag_applications.conversation_id
-        and tag_applications.occurred_at <= changes.occurred_at
+        on
+            changes.conversation_id = tag_applications.conversation_id
+            and changes.occurred_at >= tag_applications.occurred_at
     group by changes.log_id
 
 ),
@@ -145,8 +149,8 @@ final as (
         with_skill.escalation_reason,
         with_skill.was_escalated_before,
         with_skill.status = 'resolved'
-            and coalesce(with_skill.actor = 'agent', false)
-            and not with_skill.was_escalated_before as is_customer_agent_resolution,
+        and coalesce(with_skill.actor = 'agent', false)
+        and not with_skill.was_escalated_before as is_customer_agent_resolution,
         with_skill.active_skill,
         coalesce(tags_at_change.tags, []) as tags,
         {{ run_started_timestamp() }} as processed_at

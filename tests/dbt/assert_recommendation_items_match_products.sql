@@ -38,7 +38,8 @@ final as (
     from recommendations
     full outer join items_per_event
         on recommendations.event_id = items_per_event.event_id
-    where recommendations.products is distinct from items_per_event.products
+    where
+        recommendations.products is distinct from items_per_event.products
         or items_per_event.positions is distinct from range(1, recommendations.product_count + 1)
 
 )

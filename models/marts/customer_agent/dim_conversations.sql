@@ -80,7 +80,8 @@ other_actor_resolutions as (
 
     select distinct conversation_id
     from status_changes
-    where status = 'resolved'
+    where
+        status = 'resolved'
         and actor is distinct from 'agent'
 
 ),

@@ -38,7 +38,8 @@ invocations_daily as (
         count(*) as invocations,
         count(distinct conversation_id) as conversations
     from conversation_logs
-    where record_type = 'skill'
+    where
+        record_type = 'skill'
         and skill is not null
     group by 1, 2
 

@@ -59,9 +59,10 @@ latest_touch_instants as (
         touches.touch_at
     from order_windows
     asof inner join touches
-        on order_windows.profile_id = touches.profile_id
-        and order_windows.window_hours = touches.window_hours
-        and order_windows.placed_at >= touches.touch_at
+        on
+            order_windows.profile_id = touches.profile_id
+            and order_windows.window_hours = touches.window_hours
+            and order_windows.placed_at >= touches.touch_at
 
 ),
 
@@ -92,9 +93,10 @@ last_touches as (
         touches.touch_at
     from last_covering_instants
     inner join touches
-        on last_covering_instants.profile_id = touches.profile_id
-        and last_covering_instants.window_hours = touches.window_hours
-        and last_covering_instants.touch_at = touches.touch_at
+        on
+            last_covering_instants.profile_id = touches.profile_id
+            and last_covering_instants.window_hours = touches.window_hours
+            and last_covering_instants.touch_at = touches.touch_at
     qualify row_number() over (partition by last_covering_instants.order_id order by touches.log_id desc) = 1
 
 ),
@@ -111,7 +113,7 @@ final as (
         last_touches.channel,
         last_touches.touch_at,
         cast(
-            {{ dbt.datediff('last_touches.touch_at', 'orders.placed_at', 'millisecond') }} as double
+            {{ dbt.datediff('last_touches.touch_at', 'orders.placed_at', 'millisecond') }} as double  -- noqa: LT05
         ) / 3600000 as hours_since_touch
     from last_touches
     inner join orders

@@ -49,11 +49,11 @@ lines_to_process as (
 
 {%- else -%}
 
-lines_to_process as (
+    lines_to_process as (
 
-    select * from log_lines
+        select * from log_lines
 
-),
+    ),
 
 {%- endif %}
 
@@ -72,13 +72,13 @@ deduplicated as (
     -- the (wide, sorting) window that keeps the first received copy.
     select *
     from lines_to_process
-    where log_id not in (select log_id from duplicated_log_ids)
+    where log_id not in (select duplicated_log_ids.log_id from duplicated_log_ids)
 
     union all
 
     select *
     from lines_to_process
-    where log_id in (select log_id from duplicated_log_ids)
+    where log_id in (select duplicated_log_ids.log_id from duplicated_log_ids)
     qualify {{ is_first_received('log_id', 'received_at') }}
 
 ),
