@@ -57,14 +57,25 @@ def _parse_vars(text: str | None) -> dict | None:
     return parsed
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+def build_arguments(full_refresh: bool, unit_tests: bool) -> list[str]:
+    """`dbt build` as production runs it: dbt unit tests check the code, not the data, so they run in CI
+    (./test.sh) and are skipped here unless asked for."""
+    return (["build"] + (["--full-refresh"] if full_refresh else [])
+            + ([] if unit_tests else ["--exclude-resource-type", "unit_test"]))
+
+
+def _add_dbt_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from the raw zone")
     parser.add_argument("--vars", help="dbt vars, e.g. '{as_of: \"2026-11-20T12:00:00Z\"}'")
+    parser.add_argument("--unit-tests", action="store_true", help="also run the dbt unit tests (CI does)")
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_dbt_arguments(parser)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    dbt_args = ["build"] + (["--full-refresh"] if args.full_refresh else [])
-    return run_dbt(load_settings(), dbt_args, _parse_vars(args.vars))
+    return run_dbt(load_settings(), build_arguments(args.full_refresh, args.unit_tests), _parse_vars(args.vars))
 
 
 def row_counts(duckdb_path: Path) -> dict[str, int | None]:
@@ -114,8 +125,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-conversations", type=int, default=2000,
                         help="size of the sample raw zone generated when CA_RAW_PATH has no files (default 2000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sample raw zone (default 42)")
-    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from the raw zone")
-    parser.add_argument("--vars", help="dbt vars, e.g. '{as_of: \"2026-11-20T12:00:00Z\"}'")
+    _add_dbt_arguments(parser)
     parser.add_argument("--skip-validate", action="store_true", help="do not run the Great Expectations suites")
 
 
@@ -145,7 +155,7 @@ def run_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     ensure_raw_zone(settings, args.sample_conversations, args.seed)
     started = time.monotonic()
-    dbt_args = ["build"] + (["--full-refresh"] if args.full_refresh else [])
+    dbt_args = build_arguments(args.full_refresh, args.unit_tests)
     if _step("dbt build", run_dbt(settings, dbt_args, _parse_vars(args.vars)), started) != 0:
         print_summary(settings.duckdb_path)
         return 1
