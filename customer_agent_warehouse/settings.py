@@ -23,7 +23,6 @@ class Settings:
         env = dict(os.environ)
         env["CA_RAW_PATH"] = str(self.raw_path)
         env["CA_DUCKDB_PATH"] = str(self.duckdb_path)
-        env.setdefault("CA_DUCKDB_TEMP_DIR", str(self.duckdb_path.parent / "duckdb_tmp"))
         env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         return env
 

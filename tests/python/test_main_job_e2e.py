@@ -24,7 +24,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def main_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess]:
     root = tmp_path_factory.mktemp("main_job")
     env = dict(os.environ, CA_RAW_PATH=str(root / "raw"), CA_DUCKDB_PATH=str(root / "warehouse.duckdb"),
-               CA_DUCKDB_TEMP_DIR=str(root / "tmp"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     result = run_cli("run", "--sample-conversations", "400", env=env)
     return root, env, result
 

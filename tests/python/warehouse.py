@@ -49,7 +49,6 @@ class Warehouse:
         env.update(
             CA_RAW_PATH=str(self.raw),
             CA_DUCKDB_PATH=str(self.db),
-            CA_DUCKDB_TEMP_DIR=str(self.root / "duckdb_tmp"),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
         return env
