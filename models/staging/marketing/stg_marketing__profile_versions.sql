@@ -1,7 +1,15 @@
+{{
+    config(
+        materialized='table',
+    )
+}}
+
 {#-
     One row per profile version (spec §2.3): valid lines, a version delivered
     twice (same profile_id and updated_at) kept once (first delivered),
     values normalised.
+    A table, not a view: current profiles and the reconciliation read it, and a view would
+    repeat its window functions once per reader.
 -#}
 
 with

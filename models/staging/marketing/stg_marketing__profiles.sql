@@ -1,7 +1,15 @@
+{{
+    config(
+        materialized='table',
+    )
+}}
+
 {#-
     One row per profile in its current state (spec §2.3): the version with
     the latest updated_at (a version without updated_at counts as the oldest;
     ties go to the version delivered last).
+    A table, not a view: the segments and int_profile_contacts_resolved read it, and a view would
+    repeat its window functions once per reader.
 -#}
 
 with

@@ -1,7 +1,15 @@
+{{
+    config(
+        materialized='table',
+    )
+}}
+
 {#-
     One row per order (spec §2.2): valid lines, duplicate deliveries of an
     order_id kept once (orders carry no received_at, so the first delivered:
     raw file name, then line number), values normalised.
+    A table, not a view: order items, order matching and the reconciliation read it, and a view would
+    repeat its window functions once per reader.
 -#}
 
 with
