@@ -18,7 +18,7 @@ the work directory) and its own dbt `--target-path` / `--log-path`. The builds r
                            zone read once, in a fresh DuckDB file with the DuckDB settings of the dbt profile
                            (profiles/profiles.yml, env_var defaults rendered);
 5. ``increment_generation`` about 1% more conversations, written as NEW files (another file prefix);
-6. ``incremental_build``   `dbt build` (incremental) on the full build's warehouse;
+6. ``incremental_build``   `dbt build` (incremental) on the full build's warehouse, reusing its parse cache;
 7. ``validate``            `python -m customer_agent_warehouse validate` on that warehouse.
 
 Peak memory of a phase: the larger of the subprocess tree's peak resident set (`wait4` rusage: the largest
@@ -409,9 +409,20 @@ def dbt_command(layout: Layout, phase: str, full_refresh: bool, unit_tests: bool
             "--target-path", str(layout.target(phase)), "--log-path", str(layout.logs(phase))]
 
 
+def _reuse_parse(previous_target: Path, target: Path) -> None:
+    """Give a build the previous build's partial-parse cache, as a scheduled `dbt build` in one project has."""
+    cache = previous_target / "partial_parse.msgpack"
+    if cache.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cache, target / cache.name)
+
+
 def run_dbt_phase(layout: Layout, phase: str, raw: Path, database: Path, full_refresh: bool,
                   options: argparse.Namespace) -> tuple[Phase, dict[str, Any]]:
     _remove(layout.target(phase))
+    if phase == "incremental_build":
+        # Production runs the next build in the same project: dbt reuses the parse of the previous one.
+        _reuse_parse(layout.target("full_build"), layout.target(phase))
     command = dbt_command(layout, phase, full_refresh, options.unit_tests, options.profiles_dir)
     result = run_phase(phase, command, phase_env(raw, database), layout.output(phase))
     runs = read_run_results(layout.target(phase) / "run_results.json", result.seconds)
