@@ -15,12 +15,6 @@ conversation_logs as (
 
 ),
 
-conversations as (
-
-    select * from {{ ref('int_conversations_aggregated') }}
-
-),
-
 identified as (
 
     select * from {{ ref('int_conversations_identified') }}
@@ -49,13 +43,11 @@ identified_conversations as (
     select
         identified.conversation_id,
         identified.profile_id,
-        conversations.channel,
+        identified.channel,
         coalesce(channel_windows.window_hours, other_window.window_hours) as window_hours
     from identified
-    inner join conversations
-        on identified.conversation_id = conversations.conversation_id
     left join attribution_windows as channel_windows
-        on conversations.channel = channel_windows.channel
+        on identified.channel = channel_windows.channel
     left join attribution_windows as other_window
         on other_window.channel = 'other'
     where identified.profile_id is not null

@@ -6,6 +6,9 @@
     on every build (one row per conversation, no log scan) because a new
     profile version can change who a conversation belongs to. Which profile
     owns an email or phone is decided in int_profile_contacts_resolved.
+    Also carries the conversation's channel and start: with the profile,
+    what every event of the conversation carries (spec §3-§4), so the facts
+    and touches join this one model.
 -#}
 
 with
@@ -55,7 +58,9 @@ final as (
             when conversations.first_profile_id is not null then 'profile_id'
             when profiles_by_email.profile_id is not null then 'email'
             when profiles_by_phone.profile_id is not null then 'phone_number'
-        end as identified_by
+        end as identified_by,
+        conversations.channel,
+        conversations.started_at
     from conversations
     left join profiles_by_email
         on conversations.first_email = profiles_by_email.email

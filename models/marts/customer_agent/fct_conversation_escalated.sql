@@ -11,12 +11,6 @@ status_changes as (
 
 ),
 
-conversations as (
-
-    select * from {{ ref('int_conversations_aggregated') }}
-
-),
-
 identified as (
 
     select * from {{ ref('int_conversations_identified') }}
@@ -30,13 +24,11 @@ final as (
         status_changes.changed_at as escalated_at,
         status_changes.conversation_id,
         identified.profile_id,
-        conversations.channel,
+        identified.channel,
         coalesce(status_changes.escalation_reason, 'unspecified') as escalation_reason,
         status_changes.active_skill as skill,
         status_changes.tags
     from status_changes
-    inner join conversations
-        on status_changes.conversation_id = conversations.conversation_id
     inner join identified
         on status_changes.conversation_id = identified.conversation_id
     where status_changes.status = 'escalated'

@@ -12,12 +12,6 @@ status_changes as (
 
 ),
 
-conversations as (
-
-    select * from {{ ref('int_conversations_aggregated') }}
-
-),
-
 identified as (
 
     select * from {{ ref('int_conversations_identified') }}
@@ -31,16 +25,14 @@ final as (
         status_changes.changed_at as resolved_at,
         status_changes.conversation_id,
         identified.profile_id,
-        conversations.channel,
+        identified.channel,
         status_changes.active_skill as final_skill,
         status_changes.tags,
         -- Null when the conversation has no start; microsecond precision.
         cast(
-            {{ dbt.datediff('conversations.started_at', 'status_changes.changed_at', 'microsecond') }} as double  -- noqa: LT05
+            {{ dbt.datediff('identified.started_at', 'status_changes.changed_at', 'microsecond') }} as double  -- noqa: LT05
         ) / 1000000 as resolution_seconds
     from status_changes
-    inner join conversations
-        on status_changes.conversation_id = conversations.conversation_id
     inner join identified
         on status_changes.conversation_id = identified.conversation_id
     where status_changes.is_customer_agent_resolution

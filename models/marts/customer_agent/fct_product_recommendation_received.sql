@@ -14,12 +14,6 @@ recommendations as (
 
 ),
 
-conversations as (
-
-    select * from {{ ref('int_conversations_aggregated') }}
-
-),
-
 identified as (
 
     select * from {{ ref('int_conversations_identified') }}
@@ -33,13 +27,11 @@ final as (
         recommendations.recommended_at,
         recommendations.conversation_id,
         identified.profile_id,
-        conversations.channel,
+        identified.channel,
         list_transform(recommendations.products, lambda recommended: recommended.product) as products,
         cast(len(recommendations.products) as integer) as product_count,
         recommendations.recommendation_format as format
     from recommendations
-    inner join conversations
-        on recommendations.conversation_id = conversations.conversation_id
     inner join identified
         on recommendations.conversation_id = identified.conversation_id
 
