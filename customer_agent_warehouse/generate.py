@@ -1045,12 +1045,20 @@ def _truncated(rng: random.Random, line: str) -> str:
     return line[: 5 + int(rng.random() * (len(line) - 6))]
 
 
-def _bad_log_line(rng: random.Random, line: str, serial: int) -> str:
-    r = rng.random()
+def _unparseable_line(rng: random.Random, line: str, r: float) -> str | None:
+    """A line that is not JSON for r < 0.45 (truncated, or plain text); None: break a field of the record instead."""
     if r < 0.30:
         return _truncated(rng, line)
     if r < 0.45:
         return _pick(rng, PLAIN_TEXT_LINES)
+    return None
+
+
+def _bad_log_line(rng: random.Random, line: str, serial: int) -> str:
+    r = rng.random()
+    unparseable = _unparseable_line(rng, line, r)
+    if unparseable is not None:
+        return unparseable
     record = json.loads(line)
     record["log_id"] = f"{record['log_id']}-bad{serial}"
     if r < 0.60:
@@ -1066,10 +1074,9 @@ def _bad_log_line(rng: random.Random, line: str, serial: int) -> str:
 
 def _bad_order_line(rng: random.Random, line: str, serial: int) -> str:
     r = rng.random()
-    if r < 0.30:
-        return _truncated(rng, line)
-    if r < 0.45:
-        return _pick(rng, PLAIN_TEXT_LINES)
+    unparseable = _unparseable_line(rng, line, r)
+    if unparseable is not None:
+        return unparseable
     record = json.loads(line)
     record["order_id"] = f"{record['order_id']}-bad{serial}"
     if r < 0.70:
@@ -1081,10 +1088,9 @@ def _bad_order_line(rng: random.Random, line: str, serial: int) -> str:
 
 def _bad_profile_line(rng: random.Random, line: str, serial: int) -> str:
     r = rng.random()
-    if r < 0.30:
-        return _truncated(rng, line)
-    if r < 0.45:
-        return _pick(rng, PLAIN_TEXT_LINES)
+    unparseable = _unparseable_line(rng, line, r)
+    if unparseable is not None:
+        return unparseable
     record = json.loads(line)
     _blank_or_drop(rng, record, "profile_id")
     return _encode(record)
