@@ -1,0 +1,12 @@
+"""The raw zone's source folders (spec §2), in one place for the Python side.
+
+dbt declares the same three folders as sources in models/staging/_raw_zone__sources.yml.
+"""
+
+from __future__ import annotations
+
+SOURCES: tuple[str, ...] = ("conversation_logs", "orders", "profiles")
+
+#: Extensions of raw files (spec §2); any other file under a source folder is listed as ignored.
+PLAIN_SUFFIX = ".jsonl"
+GZIP_SUFFIX = ".jsonl.gz"
