@@ -1,9 +1,11 @@
 {#-
     Spec §2/§3: a time is ISO-8601 with `Z` or an offset, or epoch
     milliseconds (a JSON integer, which arrives here as its digits). The result
-    is a UTC `timestamp`; anything unparseable is NULL (the caller rejects the
-    record). An ISO string without an offset is read as UTC (the connection's
-    TimeZone is UTC, see profiles/profiles.yml).
+    is a UTC `timestamp`; anything else is NULL (the caller rejects the record),
+    and nothing here can fail a query: words such as `infinity` or `epoch`, and
+    epochs beyond years 1-9999, are NULL. An ISO string without an offset is read
+    as UTC (the connection's TimeZone is UTC, see profiles/profiles.yml). Whether
+    a parsed time is plausible is `is_plausible_timestamp`'s question.
 -#}
 {% macro to_utc_timestamp(expression) -%}
     {{- return(adapter.dispatch('to_utc_timestamp', 'customer_agent_warehouse')(expression)) -}}
@@ -15,8 +17,47 @@
 
 {% macro duckdb__to_utc_timestamp(expression) -%}
     case
-        when ltrim(trim({{ expression }}), '-0123456789') = ''
-            then epoch_ms(try_cast(trim({{ expression }}) as bigint))
-        else try_cast(trim({{ expression }}) as timestamptz) at time zone 'UTC'
+        when {{ is_epoch_text(expression) }}
+            then
+                case
+                    when try_cast(trim({{ expression }}) as bigint) between -62135596800000 and 253402300799999
+                        then epoch_ms(try_cast(trim({{ expression }}) as bigint))
+                end
+        when left(trim({{ expression }}), 1) between '0' and '9'
+            then try_cast(trim({{ expression }}) as timestamptz) at time zone 'UTC'
     end
+{%- endmacro %}
+
+
+{#- True when a time given as digits is epoch seconds read as milliseconds: in range only once multiplied by 1000. -#}
+{% macro looks_like_epoch_seconds(text_expression) -%}
+    (
+        ltrim(trim({{ text_expression }}), '0123456789') = ''
+        and length(trim({{ text_expression }})) between 9 and 11
+        and {{ is_plausible_timestamp(to_utc_timestamp(text_expression ~ " || '000'")) }}
+    )
+{%- endmacro %}
+
+
+{#-
+    Spec §6: times outside a plausible window are rejected (timestamp_out_of_range):
+    not before the var `timestamp_min` (default 2000-01-01), not later than
+    `timestamp_max_days_after_build` days (default 1) after the start of the build.
+-#}
+{% macro is_plausible_timestamp(expression) -%}
+    {%- set minimum = var('timestamp_min') | string -%}
+    {%- set days_after = var('timestamp_max_days_after_build') | string -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+)?', minimum) -%}
+        {{ exceptions.raise_compiler_error(
+            "var timestamp_min must be an ISO date such as '2000-01-01'; got '" ~ minimum
+            ~ "'. Fix it in dbt_project.yml or --vars.") }}
+    {%- endif -%}
+    {%- if not days_after.isdigit() -%}
+        {{ exceptions.raise_compiler_error(
+            "var timestamp_max_days_after_build must be a whole number of days such as 1; got '" ~ days_after
+            ~ "'. Fix it in dbt_project.yml or --vars.") }}
+    {%- endif -%}
+    {%- set maximum = (run_started_at + modules.datetime.timedelta(days=days_after | int)).strftime('%Y-%m-%d %H:%M:%S.%f') -%}
+    ({{ expression }} between cast('{{ minimum }}' as {{ dbt.type_timestamp() }})
+        and cast('{{ maximum }}' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}

@@ -1,26 +1,16 @@
 {#-
     Spec §6: every raw line that could not be staged, with where it came
-    from, its text and why it was rejected. `field` and `fix` (from the seed
-    rejection_reasons) tell the producer what to repair.
+    from, its text and why it was rejected. `field` (the line's own field at
+    fault when the reason applies to several) and `fix` (from the seed
+    rejection_reasons) tell the producer what to repair; `detail` explains
+    a value outside the plausible window.
 -#}
 
 with
 
-log_lines as (
+raw_lines as (
 
-    select * from {{ ref('base_customer_agent__log_lines') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('base_shop__order_lines') }}
-
-),
-
-profile_lines as (
-
-    select * from {{ ref('base_marketing__profile_lines') }}
+    select * from {{ ref('raw_lines_classified') }}
 
 ),
 
@@ -32,38 +22,8 @@ rejection_reasons as (
 
 rejected_lines as (
 
-    select
-        'conversation_logs' as source,
-        file_name,
-        line_number,
-        raw_line,
-        rejection_reason,
-        loaded_at
-    from log_lines
-    where rejection_reason is not null
-
-    union all
-
-    select
-        'orders' as source,
-        file_name,
-        line_number,
-        raw_line,
-        rejection_reason,
-        loaded_at
-    from order_lines
-    where rejection_reason is not null
-
-    union all
-
-    select
-        'profiles' as source,
-        file_name,
-        line_number,
-        raw_line,
-        rejection_reason,
-        loaded_at
-    from profile_lines
+    select *
+    from raw_lines
     where rejection_reason is not null
 
 ),
@@ -76,8 +36,9 @@ final as (
         rejected_lines.line_number,
         rejected_lines.raw_line,
         rejected_lines.rejection_reason as reason,
-        rejection_reasons.field,
+        coalesce(rejected_lines.rejected_field, rejection_reasons.field) as field,
         rejection_reasons.fix,
+        rejected_lines.rejection_detail as detail,
         rejected_lines.loaded_at
     from rejected_lines
     left join rejection_reasons

@@ -8,21 +8,9 @@
 
 with
 
-log_lines as (
+raw_lines as (
 
-    select * from {{ ref('base_customer_agent__log_lines') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('base_shop__order_lines') }}
-
-),
-
-profile_lines as (
-
-    select * from {{ ref('base_marketing__profile_lines') }}
+    select * from {{ ref('raw_lines_classified') }}
 
 ),
 
@@ -44,23 +32,34 @@ staged_profile_versions as (
 
 ),
 
+valid_lines as (
+
+    select *
+    from raw_lines
+    where rejection_reason is null
+
+),
+
 rebuilt_conversations as (
 
-    select distinct staged_logs.conversation_id
+    select distinct conversation_id
     from staged_logs
-    where staged_logs.processed_at = (select max(latest.processed_at) from staged_logs as latest)
+    where processed_at = (select max(latest.processed_at) from staged_logs as latest)
 
 ),
 
 checked_log_lines as (
 
     select *
-    from log_lines
+    from valid_lines
     where
-        log_lines.rejection_reason is null
+        source = 'conversation_logs'
         and (
-            log_lines.loaded_at = (select max(latest.loaded_at) from log_lines as latest)
-            or log_lines.conversation_id in (select rebuilt_conversations.conversation_id from rebuilt_conversations)
+            loaded_at = (
+                select max(latest.loaded_at) from valid_lines as latest
+                where latest.source = 'conversation_logs'
+            )
+            or conversation_id in (select rebuilt_conversations.conversation_id from rebuilt_conversations)
         )
 
 ),
@@ -68,40 +67,48 @@ checked_log_lines as (
 lost_log_records as (
 
     select
-        'conversation_logs' as source,
-        checked_log_lines.file_name,
-        checked_log_lines.line_number
+        source,
+        file_name,
+        line_number
     from checked_log_lines
-    anti join staged_logs
-        on checked_log_lines.log_id = staged_logs.log_id
+    where not exists (
+        select 1 from staged_logs
+        where staged_logs.log_id = checked_log_lines.record_key
+    )
 
 ),
 
 lost_orders as (
 
     select
-        'orders' as source,
-        order_lines.file_name,
-        order_lines.line_number
-    from order_lines
-    anti join staged_orders
-        on order_lines.order_id = staged_orders.order_id
-    where order_lines.rejection_reason is null
+        source,
+        file_name,
+        line_number
+    from valid_lines
+    where
+        source = 'orders'
+        and not exists (
+            select 1 from staged_orders
+            where staged_orders.order_id = valid_lines.record_key
+        )
 
 ),
 
 lost_profile_versions as (
 
     select
-        'profiles' as source,
-        profile_lines.file_name,
-        profile_lines.line_number
-    from profile_lines
-    anti join staged_profile_versions
-        on
-            profile_lines.profile_id = staged_profile_versions.profile_id
-            and profile_lines.updated_at is not distinct from staged_profile_versions.updated_at
-    where profile_lines.rejection_reason is null
+        source,
+        file_name,
+        line_number
+    from valid_lines
+    where
+        source = 'profiles'
+        and not exists (
+            select 1 from staged_profile_versions
+            where
+                staged_profile_versions.profile_id = valid_lines.record_key
+                and staged_profile_versions.updated_at is not distinct from valid_lines.record_version_at
+        )
 
 ),
 

@@ -51,8 +51,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
         {"order_id": "o1", "placed_at": "2026-11-20T12:00:00Z", "value": 1},           # duplicate delivery
         {"placed_at": "2026-11-20T12:00:00Z"},                                         # missing_order_id
         {"order_id": "o2", "placed_at": "soon"},                                       # invalid_placed_at
-        {"order_id": "o3", "placed_at": 1795176000000, "profile_id": "p1", "value": "n/a",
+        {"order_id": "o3", "placed_at": 1795176000000, "profile_id": "p1",
          "items": [{"sku": "S9", "quantity": 1}, {"product_id": "p2"}]},
+        {"order_id": "o4", "placed_at": "2026-11-20T12:00:00Z", "value": "12,50"},     # invalid_value
     ])
     warehouse.write("profiles", "all/profiles.jsonl", [
         {"profile_id": "p1", "email": "Jane.Doe@example.com ", "phone_number": "+1 (415) 555-0134",
@@ -96,6 +97,8 @@ def test_every_rejected_line_is_kept_with_file_line_text_and_reason(built: Wareh
          "order_id"),
         ("orders", "orders/2026-11-20.jsonl.gz", 4, '{"order_id": "o2", "placed_at": "soon"}', "invalid_placed_at",
          "placed_at"),
+        ("orders", "orders/2026-11-20.jsonl.gz", 6,
+         '{"order_id": "o4", "placed_at": "2026-11-20T12:00:00Z", "value": "12,50"}', "invalid_value", "value"),
         ("profiles", "profiles/all/profiles.jsonl", 4, '{"email": "nobody@example.com"}', "missing_profile_id",
          "profile_id"),
         ("profiles", "profiles/all/profiles.jsonl", 5, '{"profile_id": "p2", "updated_at": "last week"}',
@@ -115,7 +118,7 @@ def test_reconciliation_accounts_for_every_line_of_every_file(built: Warehouse) 
         {"source": "conversation_logs", "file_name": "conversation_logs/dt=2026-11-21/nested/part-0002.jsonl.gz",
          "lines_read": 3, "staged": 2, "duplicates": 1, "rejected": 0},
         {"source": "orders", "file_name": "orders/2026-11-20.jsonl.gz",
-         "lines_read": 5, "staged": 2, "duplicates": 1, "rejected": 2},
+         "lines_read": 6, "staged": 2, "duplicates": 1, "rejected": 3},
         {"source": "orders", "file_name": "orders/empty.jsonl",
          "lines_read": 0, "staged": 0, "duplicates": 0, "rejected": 0},
         {"source": "profiles", "file_name": "profiles/all/profiles.jsonl",

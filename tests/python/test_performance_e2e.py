@@ -23,6 +23,7 @@ import csv
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +141,8 @@ def _daily_row(day: str, channel: str | None, *, started: int = 0, resolved: int
         "started_conversations_resolved_by_agent": started_resolved,
         "resolution_rate": started_resolved / started if started else None,
         "recommendations": recommendations, "products_recommended": products,
-        "attributed_orders": orders, "ai_generated_sales": sales,
-        "average_order_value": sales / orders if orders else None,
+        "attributed_orders": orders, "ai_generated_sales": Decimal(str(sales)),
+        "average_order_value": (Decimal(str(sales)) / orders).quantize(Decimal("0.0001")) if orders else None,
     }
 
 
@@ -157,22 +158,22 @@ def test_orders_are_attributed_to_the_last_covering_touch(built: Warehouse) -> N
     columns = ["order_id", "profile_id", "placed_at", "value", "currency", "conversation_id", "channel", "touch_at",
                "hours_since_touch"]
     assert built.rows("marts.fct_attributed_orders", columns, order_by="order_id") == [
-        {"order_id": "o1", "profile_id": "p1", "placed_at": ts("2026-11-20T10:05:00Z"), "value": 20.0,
+        {"order_id": "o1", "profile_id": "p1", "placed_at": ts("2026-11-20T10:05:00Z"), "value": Decimal("20.0"),
          "currency": "EUR", "conversation_id": "cA", "channel": "web_chat", "touch_at": ts("2026-11-20T10:05:00Z"),
          "hours_since_touch": 0.0},
-        {"order_id": "o11", "profile_id": "p2", "placed_at": ts("2026-11-20T23:15:00Z"), "value": 40.0,
+        {"order_id": "o11", "profile_id": "p2", "placed_at": ts("2026-11-20T23:15:00Z"), "value": Decimal("40.0"),
          "currency": "EUR", "conversation_id": "cB", "channel": "email", "touch_at": ts("2026-11-20T08:30:00Z"),
          "hours_since_touch": 14.75},
-        {"order_id": "o3", "profile_id": "p1", "placed_at": ts("2026-11-21T09:32:00Z"), "value": 30.0,
+        {"order_id": "o3", "profile_id": "p1", "placed_at": ts("2026-11-21T09:32:00Z"), "value": Decimal("30.0"),
          "currency": "EUR", "conversation_id": "cD", "channel": "sms", "touch_at": ts("2026-11-21T09:02:00Z"),
          "hours_since_touch": 0.5},
-        {"order_id": "o6", "profile_id": "p2", "placed_at": ts("2026-11-22T10:30:00Z"), "value": 99.9,
+        {"order_id": "o6", "profile_id": "p2", "placed_at": ts("2026-11-22T10:30:00Z"), "value": Decimal("99.9"),
          "currency": "EUR", "conversation_id": "cB", "channel": "email", "touch_at": ts("2026-11-20T08:30:00Z"),
          "hours_since_touch": 50.0},
-        {"order_id": "o8", "profile_id": "p2", "placed_at": ts("2026-11-25T08:29:59Z"), "value": 10.0,
+        {"order_id": "o8", "profile_id": "p2", "placed_at": ts("2026-11-25T08:29:59Z"), "value": Decimal("10.0"),
          "currency": "EUR", "conversation_id": "cB", "channel": "email", "touch_at": ts("2026-11-20T08:30:00Z"),
          "hours_since_touch": pytest.approx(120 - 1 / 3600)},
-        {"order_id": "oE1", "profile_id": "p3", "placed_at": ts("2026-11-21T12:00:59.999Z"), "value": 5.0,
+        {"order_id": "oE1", "profile_id": "p3", "placed_at": ts("2026-11-21T12:00:59.999Z"), "value": Decimal("5.0"),
          "currency": "EUR", "conversation_id": "cE", "channel": None, "touch_at": ts("2026-11-20T12:01:00Z"),
          "hours_since_touch": pytest.approx(24 - 0.001 / 3600)},
     ]

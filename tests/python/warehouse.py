@@ -64,7 +64,8 @@ class Warehouse:
             path.write_text(text)
         return path
 
-    def dbt(self, *args: str, vars: dict[str, Any] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def dbt(self, *args: str, vars: dict[str, Any] | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         merged_vars = {**self.vars, **(vars or {})}
         command = [
             DBT_EXECUTABLE,
@@ -76,7 +77,8 @@ class Warehouse:
         ]
         if merged_vars:
             command += ["--vars", json.dumps(merged_vars)]
-        result = subprocess.run(command, cwd=PROJECT_ROOT, env=self.env(), capture_output=True, text=True)
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env={**self.env(), **(env or {})}, capture_output=True,
+                                text=True)
         if check and result.returncode != 0:
             raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
         return result

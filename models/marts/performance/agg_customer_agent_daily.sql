@@ -157,8 +157,8 @@ final as (
         cast(recommendations as integer) as recommendations,
         cast(products_recommended as integer) as products_recommended,
         cast(attributed_orders as integer) as attributed_orders,
-        cast(ai_generated_sales as double) as ai_generated_sales,
-        cast(ai_generated_sales as double) / nullif(attributed_orders, 0) as average_order_value
+        cast(ai_generated_sales as {{ money_total_type() }}) as ai_generated_sales,
+        cast(ai_generated_sales / nullif(attributed_orders, 0) as {{ money_type() }}) as average_order_value
     from combined
 
 )

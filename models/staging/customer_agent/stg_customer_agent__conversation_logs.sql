@@ -8,7 +8,9 @@
 
 {#-
     One row per conversation log record (spec §2.1, §3): valid lines only,
-    duplicate deliveries kept once (first received), every value normalised.
+    duplicate deliveries kept once (first received, over all deliveries of the
+    log_id: a log_id delivered again in another conversation is a duplicate of
+    the first received copy), every value normalised.
     Incremental builds rebuild whole conversations that received new lines.
     Materialised (not a view) because five models read it and deduplication
     over all history is the heaviest step of the project.
@@ -31,11 +33,24 @@ channel_aliases as (
 
 {% if is_incremental() -%}
 
-touched_conversations as (
+new_lines as (
 
-    select distinct conversation_id
+    select
+        conversation_id,
+        log_id
     from log_lines
     where loaded_at > {{ processed_watermark() }}
+
+),
+
+touched_conversations as (
+
+    -- Conversations with new lines, and those holding another delivery of a new
+    -- line's log_id (which copy is kept may change).
+    select conversation_id from new_lines
+    union
+    select conversation_id from log_lines
+    where log_id in (select new_lines.log_id from new_lines)
 
 ),
 
@@ -43,7 +58,20 @@ lines_to_process as (
 
     select *
     from log_lines
-    where conversation_id in (select conversation_id from touched_conversations)
+    where conversation_id in (select touched_conversations.conversation_id from touched_conversations)
+
+),
+
+deliveries as (
+
+    -- Every delivery, in any conversation, of the log_ids being processed.
+    select
+        log_id,
+        received_at,
+        file_name,
+        line_number
+    from log_lines
+    where log_id in (select lines_to_process.log_id from lines_to_process)
 
 ),
 
@@ -55,31 +83,57 @@ lines_to_process as (
 
     ),
 
+    deliveries as (
+
+        select
+            log_id,
+            received_at,
+            file_name,
+            line_number
+        from log_lines
+
+    ),
+
 {%- endif %}
 
 duplicated_log_ids as (
 
     select log_id
-    from lines_to_process
+    from deliveries
     group by log_id
     having count(*) > 1
+
+),
+
+first_deliveries as (
+
+    -- The kept copy of each re-delivered log_id: the first received, wherever it is
+    -- (a log_id re-delivered in another conversation stays in the first one).
+    select
+        file_name,
+        line_number
+    from deliveries
+    where log_id in (select duplicated_log_ids.log_id from duplicated_log_ids)
+    qualify {{ is_first_received('log_id', 'received_at') }}
 
 ),
 
 deduplicated as (
 
     -- Most log_ids are delivered once: only the re-delivered ones go through
-    -- the (wide, sorting) window that keeps the first received copy.
+    -- the (sorting) window that keeps the first received copy.
     select *
     from lines_to_process
     where log_id not in (select duplicated_log_ids.log_id from duplicated_log_ids)
 
     union all
 
-    select *
+    select lines_to_process.*
     from lines_to_process
-    where log_id in (select duplicated_log_ids.log_id from duplicated_log_ids)
-    qualify {{ is_first_received('log_id', 'received_at') }}
+    inner join first_deliveries
+        on
+            lines_to_process.file_name = first_deliveries.file_name
+            and lines_to_process.line_number = first_deliveries.line_number
 
 ),
 

@@ -37,7 +37,7 @@ renamed as (
         {{ clean_string('profile_id') }} as profile_id,
         {{ normalise_email('email') }} as email,
         upper({{ clean_string('currency') }}) as currency,
-        try_cast(order_value as double) as order_value,
+        order_value,
         items,
         file_name,
         line_number

@@ -1,20 +1,20 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key=['file_name', 'line_number'],
     )
 }}
 
-{#- Every line of every profile file, read once, parsed and classified (see base_customer_agent__log_lines). -#}
-{%- set files = new_raw_files('profiles') -%}
+{#- Every line of every profile file, parsed once and classified (read like base_customer_agent__log_lines). -#}
 
 with
 
--- Materialised: numbering lines needs an ordered, single-threaded scan per
--- file; parsing the JSON after this point runs on every core.
+-- Materialised: the source is a stream that one thread reads; parsing after this point
+-- runs on every core.
 raw_lines as materialized (
 
-    {{ read_raw_lines(files) }}
+    select * from {{ source('profiles', 'lines') }}
 
 ),
 
@@ -24,6 +24,7 @@ parsed as (
         file_name,
         line_number,
         raw_line,
+        line_fault,
         {{ parse_json_object('raw_line', {
             'profile_id': 'VARCHAR',
             'email': 'VARCHAR',
@@ -42,7 +43,8 @@ typed as (
         file_name,
         line_number,
         raw_line,
-        record is not null as is_json_object,
+        line_fault,
+        record,
         {{ clean_string('record.profile_id') }} as profile_id,
         record.email as email,
         record.phone_number as phone_number,
@@ -54,16 +56,32 @@ typed as (
 
 ),
 
+type_checked as (
+
+    select
+        *,
+        case when record is not null then {{ first_wrong_json_type('raw_line', [
+            ('profile_id', 'profile_id', 'string'),
+            ('email', 'email', 'string'),
+            ('phone_number', 'phone_number', 'string'),
+            ('email_consent', 'email_consent', 'string'),
+            ('sms_consent', 'sms_consent', 'string'),
+        ]) }} end as wrong_type_field
+    from typed
+
+),
+
 classified as (
 
     select
         *,
         case
-            when not is_json_object then 'invalid_json'
+            {{ line_rejection('line_fault', 'record') }}
             when profile_id is null then 'missing_profile_id'
-            when updated_at_text is not null and updated_at is null then 'invalid_updated_at'
+            {{ timestamp_rejection('updated_at_text', 'updated_at', 'invalid_updated_at', required=false) }}
+            when wrong_type_field is not null then 'invalid_field_type'
         end as rejection_reason
-    from typed
+    from type_checked
 
 ),
 
@@ -73,7 +91,15 @@ final as (
         file_name,
         line_number,
         rejection_reason,
-        case when rejection_reason is not null then coalesce(raw_line, '') end as raw_line,
+        case
+            when rejection_reason = 'invalid_field_type' then wrong_type_field
+            when rejection_reason = 'timestamp_out_of_range' then 'updated_at'
+        end as rejected_field,
+        case
+            when rejection_reason = 'timestamp_out_of_range'
+                then {{ timestamp_range_detail('updated_at', 'updated_at_text') }}
+        end as rejection_detail,
+        case when rejection_reason is not null then {{ without_line_terminator('raw_line') }} end as raw_line,
         profile_id,
         email,
         phone_number,
