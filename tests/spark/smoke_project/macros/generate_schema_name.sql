@@ -1,0 +1,1 @@
+../../../../macros/generate_schema_name.sql
