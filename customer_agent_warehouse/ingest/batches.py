@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from customer_agent_warehouse.ingest.listing import list_source
-from customer_agent_warehouse.ingest.reader import LINE_SCHEMA, ReadResult, read_lines
+from customer_agent_warehouse.ingest.reader import LINE_SCHEMA, SOURCE_LINE_SCHEMA, ReadResult, read_lines
 from customer_agent_warehouse.ingest.registry import (
     ManifestRow,
     PlannedRead,
@@ -50,7 +51,7 @@ class SourcePass:
         """The new lines (read once per build: every caller gets the same stream)."""
         with self._lock:
             if self._reader is None:
-                self._reader = pa.RecordBatchReader.from_batches(LINE_SCHEMA, self._batches())
+                self._reader = pa.RecordBatchReader.from_batches(SOURCE_LINE_SCHEMA, self._stamped(self._batches()))
             return self._reader
 
     def files(self) -> pa.Table:
@@ -58,6 +59,12 @@ class SourcePass:
         with self._lock:
             rows = {**self.plan.rows, **self._taken}
         return manifest_table([rows[name] for name in sorted(rows)])
+
+    def _stamped(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        loaded_at = np.datetime64(self.started_ns // 1000, "us")
+        for batch in batches:
+            stamps = pa.array(np.full(batch.num_rows, loaded_at), pa.timestamp("us"))
+            yield pa.RecordBatch.from_arrays([*batch.columns, stamps], schema=SOURCE_LINE_SCHEMA)
 
     def _read(self, planned: PlannedRead) -> tuple[PlannedRead, list[pa.RecordBatch], ReadResult]:
         batches, result = read_lines(planned.entry.path, planned.entry.name, start_offset=planned.start_offset,

@@ -48,6 +48,8 @@ LINE_SCHEMA = pa.schema([
     pa.field("raw_line", pa.string()),
     pa.field("line_fault", pa.string()),
 ])
+#: The lines as the raw zone sources serve them: with the time they were read (`loaded_at`, UTC).
+SOURCE_LINE_SCHEMA = LINE_SCHEMA.append(pa.field("loaded_at", pa.timestamp("us")))
 
 
 @dataclass
@@ -196,15 +198,17 @@ def _emit(state: _LineState, segment: bytes, final: bool) -> tuple[int, bool]:
     return complete, tail
 
 
-def _mark_last_line(state: _LineState, fault: str, keep_existing: bool = False) -> None:
-    """The last line read was cut by a file fault (or is provisional): it has that fault."""
+def _mark_last_line(state: _LineState, fault: str, keep_existing: bool = False) -> bool:
+    """The last line read was cut by a file fault (or is provisional): it has that fault. False when
+    `keep_existing` and the line already has a fault of its own (e.g. invalid_encoding)."""
     last = state.batches[-1]
     faults = last.column("line_fault").to_pylist()
     if keep_existing and faults[-1] is not None:
-        return
+        return False
     faults[-1] = fault
     state.batches[-1] = pa.RecordBatch.from_arrays(
         [last.column(0), last.column(1), last.column(2), pa.array(faults, pa.string())], schema=LINE_SCHEMA)
+    return True
 
 
 class _Splitter:
@@ -290,8 +294,8 @@ class _Splitter:
         complete, tail = _emit(self.state, data, final=True)
         self.complete_lines += complete
         self.consumed += cut if tail else len(data)
-        if tail and provisional_tail and not _is_json_object(data[cut:]):
-            _mark_last_line(self.state, "incomplete_line", keep_existing=True)
+        if tail and provisional_tail and not _is_json_object(data[cut:]) and _mark_last_line(
+                self.state, "incomplete_line", keep_existing=True):
             return True, len(data) - cut
         return tail, 0
 
@@ -342,6 +346,7 @@ def read_lines(path: Path, name: str, *, start_offset: int = 0, start_line: int 
             result.notes.append(f"{gzip_stream.fault} at byte {gzip_stream.fault_offset}")
     tail, result.pending_tail_bytes = splitter.finish(provisional_tail)
     if result.fault and tail and state.batches:
+        result.pending_tail_bytes = 0  # cut by the fault: reading it again gives the same line
         _mark_last_line(state, result.fault if result.fault == "corrupt_gzip" else "unreadable_file")
     result.fingerprint = hasher.hexdigest()
     result.complete_lines = start_line - 1 + splitter.complete_lines

@@ -1,35 +1,104 @@
 {#-
-    Parse a raw line into a typed struct, or NULL when the line is not a JSON
-    object (invalid JSON, an array, a bare value, an empty line); never fails
-    the query. `schema` is a DuckDB JSON structure such
-    as {"log_id": "VARCHAR", "tags": ["VARCHAR"]}: unknown fields are ignored; a
-    field of another JSON type is converted when possible and NULL otherwise,
-    which `has_wrong_json_type` then tells apart from a missing field.
+    Parsing a raw line, in one place per engine. A base model lists its fields
+    once, as a dict field -> kind:
+    - `string`: text (a JSON number is kept as its text, e.g. 12 -> '12');
+    - `string_list`: an array of strings (elements of another type kept as JSON text);
+    - `product_list` / `item_list`: an array of objects {product_id, sku} /
+      {product_id, sku, quantity, price};
+    - `money`: an exact decimal (money_type()).
+    `parse_json_object` turns the line into a record (NULL when the line is not a
+    JSON object: invalid JSON, an array, a bare value, an empty line) with one parse
+    per line that never fails the query; `json_field` reads one field of it.
 -#}
-{% macro parse_json_object(column, schema) -%}
-    {{- return(adapter.dispatch('parse_json_object', 'customer_agent_warehouse')(column, schema)) -}}
+{#-
+    The JSON text of a raw line for the JSON functions: on DuckDB the line itself;
+    on PostgreSQL the `json_document` (jsonb) the loader parsed once per line
+    (null unless the line is a JSON object), see customer_agent_warehouse/ingest/postgres_loader.py.
+-#}
+{% macro json_document(raw_line) -%}
+    {{- return(adapter.dispatch('json_document', 'customer_agent_warehouse')(raw_line)) -}}
 {%- endmacro %}
 
-{% macro default__parse_json_object(column, schema) -%}
+{% macro default__json_document(raw_line) -%}
+    {{ raw_line }}
+{%- endmacro %}
+
+{% macro postgres__json_document(raw_line) -%}
+    json_document
+{%- endmacro %}
+
+
+{% macro parse_json_object(column, fields) -%}
+    {{- return(adapter.dispatch('parse_json_object', 'customer_agent_warehouse')(column, fields)) -}}
+{%- endmacro %}
+
+{% macro default__parse_json_object(column, fields) -%}
     {{ exceptions.raise_compiler_error("parse_json_object is not implemented for " ~ adapter.type()) }}
 {%- endmacro %}
 
-{% macro duckdb__parse_json_object(column, schema) -%}
+{% macro duckdb__parse_json_object(column, fields) -%}
     {#- Not try(from_json(...)): a vector with one malformed line would be re-evaluated row by row. -#}
+    {%- set types = {
+        'string': 'VARCHAR',
+        'string_list': ['VARCHAR'],
+        'product_list': [{'product_id': 'VARCHAR', 'sku': 'VARCHAR'}],
+        'item_list': [{'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'quantity': 'DOUBLE', 'price': money_type() | trim}],
+        'money': money_type() | trim,
+    } -%}
+    {%- set schema = {} -%}
+    {%- for field, kind in fields.items() -%}
+        {%- do schema.update({field: types[kind]}) -%}
+    {%- endfor -%}
     case
         when json_valid({{ column }}) and starts_with(ltrim({{ column }}), '{')
             then from_json({{ column }}, {{ dbt.string_literal(tojson(schema)) }})
     end
 {%- endmacro %}
 
+{% macro postgres__parse_json_object(column, fields) -%}
+    {{ column }}
+{%- endmacro %}
 
-{#- The JSON type of `field` in the raw line (VARCHAR, BIGINT, UBIGINT, DOUBLE, BOOLEAN, OBJECT, ARRAY, NULL), null when absent. -#}
+
+{#- One field of a record made by parse_json_object, typed by its kind in `fields` (see above). -#}
+{% macro json_field(record, fields, field) -%}
+    {{- return(adapter.dispatch('json_field', 'customer_agent_warehouse')(record, field, fields[field])) -}}
+{%- endmacro %}
+
+{% macro duckdb__json_field(record, field, kind) -%}
+    {{ record }}.{{ field }}
+{%- endmacro %}
+
+{% macro postgres__json_field(record, field, kind) -%}
+    {%- if kind == 'string' -%}
+        ({{ record }} ->> '{{ field }}')
+    {%- elif kind == 'string_list' -%}
+        ca_jsonb_text_array({{ record }} -> '{{ field }}')
+    {%- elif kind in ('product_list', 'item_list') -%}
+        (case when jsonb_typeof({{ record }} -> '{{ field }}') = 'array' then {{ record }} -> '{{ field }}' end)
+    {%- elif kind == 'money' -%}
+        ca_money_or_null({{ record }} ->> '{{ field }}')
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("json_field: unknown kind " ~ kind) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The JSON type of `field` in the raw line, named as DuckDB does (VARCHAR, BIGINT,
+    UBIGINT, DOUBLE, BOOLEAN, OBJECT, ARRAY, NULL), null when absent. It parses the
+    line again: call it only for the few lines that look suspicious.
+-#}
 {% macro json_field_type(column, field) -%}
     {{- return(adapter.dispatch('json_field_type', 'customer_agent_warehouse')(column, field)) -}}
 {%- endmacro %}
 
 {% macro duckdb__json_field_type(column, field) -%}
     json_type({{ column }}, {{ dbt.string_literal('$."' ~ field ~ '"') }})
+{%- endmacro %}
+
+{% macro postgres__json_field_type(column, field) -%}
+    upper(replace(replace(jsonb_typeof({{ column }} -> '{{ field }}'), 'string', 'varchar'), 'number', 'double'))
 {%- endmacro %}
 
 
@@ -54,13 +123,27 @@
     end
     {%- elif kind in ('list', 'number') -%}
     case
-        when {{ value }} is null and contains({{ column }}, {{ dbt.string_literal('"' ~ field ~ '"') }})
+        when {{ value }} is null and {{ json_has_key(column, field) }}
             then {{ json_field_type(column, field) }} is distinct from 'NULL'
         else false
     end
     {%- else -%}
         {{ exceptions.raise_compiler_error("has_wrong_json_type: unknown kind " ~ kind) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- True when the JSON document may have the key `field` (a cheap test before json_field_type). -#}
+{% macro json_has_key(column, field) -%}
+    {{- return(adapter.dispatch('json_has_key', 'customer_agent_warehouse')(column, field)) -}}
+{%- endmacro %}
+
+{% macro default__json_has_key(column, field) -%}
+    {{ dbt.position(dbt.string_literal('"' ~ field ~ '"'), column) }} > 0
+{%- endmacro %}
+
+{% macro postgres__json_has_key(column, field) -%}
+    {{ column }} ? '{{ field }}'
 {%- endmacro %}
 
 
@@ -80,6 +163,10 @@
     end
 {%- endmacro %}
 
+{% macro postgres__has_non_object_element(column, field, value) -%}
+    coalesce(jsonb_path_exists({{ value }}, '$[*] ? (@.type() != "object")'), false)
+{%- endmacro %}
+
 
 {#- Name of the first field of `checks` (a list of (field, value, kind)) with a wrong JSON type, else null. -#}
 {% macro first_wrong_json_type(column, checks) -%}
@@ -88,4 +175,25 @@
         when ({{ has_wrong_json_type(column, field, value, kind) }}) then '{{ field }}'
         {%- endfor %}
     end
+{%- endmacro %}
+
+
+{#-
+    Whether a CTE of a base model is materialised, per engine (`name as {{ cte_materialization(...) }} (`):
+    - `stream`, the raw lines: DuckDB reads the plugin's Arrow stream with one thread, so
+      the lines are materialised once and parsed on every core; PostgreSQL reads a table.
+    - `parse`, the parsed record and typed fields: PostgreSQL inlines a CTE read once,
+      which would parse each raw line again for every field read from it (6x slower);
+      DuckDB evaluates once either way, and materialising would only cost memory.
+-#}
+{% macro cte_materialization(purpose) -%}
+    {{- return(adapter.dispatch('cte_materialization', 'customer_agent_warehouse')(purpose)) -}}
+{%- endmacro %}
+
+{% macro default__cte_materialization(purpose) -%}
+    {%- if purpose == 'stream' -%}materialized{%- endif -%}
+{%- endmacro %}
+
+{% macro postgres__cte_materialization(purpose) -%}
+    {%- if purpose == 'parse' -%}materialized{%- endif -%}
 {%- endmacro %}

@@ -44,6 +44,10 @@
     regexp_matches({{ column }}, '\\u[dD][89a-fA-F][0-9a-fA-F]{2}')
 {%- endmacro %}
 
+{% macro postgres__has_unpaired_surrogate_escape(column) -%}
+    ({{ column }} ~ '\\u[dD][89a-fA-F][0-9a-fA-F]{2}')
+{%- endmacro %}
+
 
 {#- A raw line's text without its line terminator (the DuckDB reader keeps `\n` / `\r\n` in the text). -#}
 {% macro without_line_terminator(column) -%}
@@ -53,5 +57,14 @@
 
 {#- True for a time written as an integer (epoch milliseconds, possibly far out of range). -#}
 {% macro is_epoch_text(text_value) -%}
+    {{- return(adapter.dispatch('is_epoch_text', 'customer_agent_warehouse')(text_value)) -}}
+{%- endmacro %}
+
+{% macro default__is_epoch_text(text_value) -%}
+    (trim({{ text_value }}) ~ '^-?[0-9]+$')
+{%- endmacro %}
+
+{% macro duckdb__is_epoch_text(text_value) -%}
+    {#- A string test instead of a regular expression: it runs on every line. -#}
     (trim({{ text_value }}) <> '' and ltrim(trim({{ text_value }}), '-0123456789') = '')
 {%- endmacro %}

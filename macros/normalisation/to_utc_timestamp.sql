@@ -29,6 +29,20 @@
 {%- endmacro %}
 
 
+{% macro postgres__to_utc_timestamp(expression) -%}
+    case
+        when {{ is_epoch_text(expression) }}
+            then
+                case
+                    when trim({{ expression }})::numeric between -62135596800000 and 253402300799999
+                        then to_timestamp(trim({{ expression }})::numeric / 1000) at time zone 'UTC'
+                end
+        when left(trim({{ expression }}), 1) between '0' and '9'
+            then ca_timestamptz_or_null(trim({{ expression }})) at time zone 'UTC'
+    end
+{%- endmacro %}
+
+
 {#- True when a time given as digits is epoch seconds read as milliseconds: in range only once multiplied by 1000. -#}
 {% macro looks_like_epoch_seconds(text_expression) -%}
     (

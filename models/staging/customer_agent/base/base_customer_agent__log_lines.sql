@@ -16,73 +16,95 @@
     kept only for rejected lines.
 -#}
 
+{%- set fields = {
+    'log_id': 'string',
+    'conversation_id': 'string',
+    'occurred_at': 'string',
+    'received_at': 'string',
+    'channel': 'string',
+    'type': 'string',
+    'actor': 'string',
+    'text': 'string',
+    'skill': 'string',
+    'status': 'string',
+    'escalation_reason': 'string',
+    'tags': 'string_list',
+    'products': 'product_list',
+    'format': 'string',
+    'profile_id': 'string',
+    'email': 'string',
+    'phone_number': 'string',
+} %}
+
 with
 
--- Materialised: the source is a stream that one thread reads; parsing after this point
--- runs on every core.
-raw_lines as materialized (
+raw_lines as {{ cte_materialization('stream') }} (
 
     select * from {{ source('conversation_logs', 'lines') }}
+    {%- if is_incremental() %}
+    -- Lines the source served or loaded since this model last took lines (on PostgreSQL the raw
+    -- table holds every line ever loaded; a line read again replaces its row).
+    where loaded_at > (select coalesce(max(raw_loaded_at), {{ dbt.cast("'1900-01-01'", dbt.type_timestamp()) }}) from {{ this }})
+    {%- endif %}
 
 ),
 
-parsed as (
+documents as (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
-        {{ parse_json_object('raw_line', {
-            'log_id': 'VARCHAR',
-            'conversation_id': 'VARCHAR',
-            'occurred_at': 'VARCHAR',
-            'received_at': 'VARCHAR',
-            'channel': 'VARCHAR',
-            'type': 'VARCHAR',
-            'actor': 'VARCHAR',
-            'text': 'VARCHAR',
-            'skill': 'VARCHAR',
-            'status': 'VARCHAR',
-            'escalation_reason': 'VARCHAR',
-            'tags': ['VARCHAR'],
-            'products': [{'product_id': 'VARCHAR', 'sku': 'VARCHAR'}],
-            'format': 'VARCHAR',
-            'profile_id': 'VARCHAR',
-            'email': 'VARCHAR',
-            'phone_number': 'VARCHAR',
-        }) }} as record
+        loaded_at as raw_loaded_at,
+        {{ json_document('raw_line') }} as json_document
     from raw_lines
 
 ),
 
-typed as (
+parsed as {{ cte_materialization('parse') }} (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
+        raw_loaded_at,
+        json_document,
+        {{ parse_json_object('json_document', fields) }} as record
+    from documents
+
+),
+
+typed as {{ cte_materialization('parse') }} (
+
+    select
+        file_name,
+        line_number,
+        raw_line,
+        line_fault,
+        raw_loaded_at,
+        json_document,
         record,
-        {{ clean_string('record.log_id') }} as log_id,
-        {{ clean_string('record.conversation_id') }} as conversation_id,
-        {{ clean_string('record.occurred_at') }} as occurred_at_text,
-        {{ to_utc_timestamp('record.occurred_at') }} as occurred_at,
-        {{ clean_string('record.received_at') }} as received_at_text,
-        {{ to_utc_timestamp('record.received_at') }} as received_at,
-        record.channel as channel_label,
-        record.type as record_type,
-        record.actor as actor,
-        record.text as message_text,
-        record.skill as skill,
-        record.status as status,
-        record.escalation_reason as escalation_reason,
-        record.tags as tags,
-        record.products as products,
-        record.format as recommendation_format,
-        record.profile_id as profile_id,
-        record.email as email,
-        record.phone_number as phone_number
+        {{ clean_string(json_field('record', fields, 'log_id')) }} as log_id,
+        {{ clean_string(json_field('record', fields, 'conversation_id')) }} as conversation_id,
+        {{ clean_string(json_field('record', fields, 'occurred_at')) }} as occurred_at_text,
+        {{ to_utc_timestamp(json_field('record', fields, 'occurred_at')) }} as occurred_at,
+        {{ clean_string(json_field('record', fields, 'received_at')) }} as received_at_text,
+        {{ to_utc_timestamp(json_field('record', fields, 'received_at')) }} as received_at,
+        {{ json_field('record', fields, 'channel') }} as channel_label,
+        {{ json_field('record', fields, 'type') }} as record_type,
+        {{ json_field('record', fields, 'actor') }} as actor,
+        {{ json_field('record', fields, 'text') }} as message_text,
+        {{ json_field('record', fields, 'skill') }} as skill,
+        {{ json_field('record', fields, 'status') }} as status,
+        {{ json_field('record', fields, 'escalation_reason') }} as escalation_reason,
+        {{ json_field('record', fields, 'tags') }} as tags,
+        {{ json_field('record', fields, 'products') }} as products,
+        {{ json_field('record', fields, 'format') }} as recommendation_format,
+        {{ json_field('record', fields, 'profile_id') }} as profile_id,
+        {{ json_field('record', fields, 'email') }} as email,
+        {{ json_field('record', fields, 'phone_number') }} as phone_number
     from parsed
 
 ),
@@ -91,7 +113,7 @@ type_checked as (
 
     select
         *,
-        case when record is not null then {{ first_wrong_json_type('raw_line', [
+        case when record is not null then {{ first_wrong_json_type('json_document', [
             ('log_id', 'log_id', 'string'),
             ('conversation_id', 'conversation_id', 'string'),
             ('channel', 'channel_label', 'string'),
@@ -110,7 +132,7 @@ type_checked as (
         ]) }} end as wrong_type_field,
         -- A product must be an object with product_id and/or sku (spec §2.1).
         record is not null
-        and {{ has_non_object_element('raw_line', 'products', 'products') }} as has_product_of_wrong_type
+        and {{ has_non_object_element('json_document', 'products', 'products') }} as has_product_of_wrong_type
     from typed
 
 ),
@@ -168,6 +190,7 @@ final as (
         profile_id,
         email,
         phone_number,
+        raw_loaded_at,
         {{ run_started_timestamp() }} as loaded_at
     from classified
 

@@ -8,50 +8,72 @@
 
 {#- Every line of every profile file, parsed once and classified (read like base_customer_agent__log_lines). -#}
 
+{%- set fields = {
+    'profile_id': 'string',
+    'email': 'string',
+    'phone_number': 'string',
+    'email_consent': 'string',
+    'sms_consent': 'string',
+    'updated_at': 'string',
+} %}
+
 with
 
--- Materialised: the source is a stream that one thread reads; parsing after this point
--- runs on every core.
-raw_lines as materialized (
+raw_lines as {{ cte_materialization('stream') }} (
 
     select * from {{ source('profiles', 'lines') }}
+    {%- if is_incremental() %}
+    -- Lines the source served or loaded since this model last took lines (on PostgreSQL the raw
+    -- table holds every line ever loaded; a line read again replaces its row).
+    where loaded_at > (select coalesce(max(raw_loaded_at), {{ dbt.cast("'1900-01-01'", dbt.type_timestamp()) }}) from {{ this }})
+    {%- endif %}
 
 ),
 
-parsed as (
+documents as (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
-        {{ parse_json_object('raw_line', {
-            'profile_id': 'VARCHAR',
-            'email': 'VARCHAR',
-            'phone_number': 'VARCHAR',
-            'email_consent': 'VARCHAR',
-            'sms_consent': 'VARCHAR',
-            'updated_at': 'VARCHAR',
-        }) }} as record
+        loaded_at as raw_loaded_at,
+        {{ json_document('raw_line') }} as json_document
     from raw_lines
 
 ),
 
-typed as (
+parsed as {{ cte_materialization('parse') }} (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
+        raw_loaded_at,
+        json_document,
+        {{ parse_json_object('json_document', fields) }} as record
+    from documents
+
+),
+
+typed as {{ cte_materialization('parse') }} (
+
+    select
+        file_name,
+        line_number,
+        raw_line,
+        line_fault,
+        raw_loaded_at,
+        json_document,
         record,
-        {{ clean_string('record.profile_id') }} as profile_id,
-        record.email as email,
-        record.phone_number as phone_number,
-        record.email_consent as email_consent,
-        record.sms_consent as sms_consent,
-        {{ clean_string('record.updated_at') }} as updated_at_text,
-        {{ to_utc_timestamp('record.updated_at') }} as updated_at
+        {{ clean_string(json_field('record', fields, 'profile_id')) }} as profile_id,
+        {{ json_field('record', fields, 'email') }} as email,
+        {{ json_field('record', fields, 'phone_number') }} as phone_number,
+        {{ json_field('record', fields, 'email_consent') }} as email_consent,
+        {{ json_field('record', fields, 'sms_consent') }} as sms_consent,
+        {{ clean_string(json_field('record', fields, 'updated_at')) }} as updated_at_text,
+        {{ to_utc_timestamp(json_field('record', fields, 'updated_at')) }} as updated_at
     from parsed
 
 ),
@@ -60,7 +82,7 @@ type_checked as (
 
     select
         *,
-        case when record is not null then {{ first_wrong_json_type('raw_line', [
+        case when record is not null then {{ first_wrong_json_type('json_document', [
             ('profile_id', 'profile_id', 'string'),
             ('email', 'email', 'string'),
             ('phone_number', 'phone_number', 'string'),
@@ -106,6 +128,7 @@ final as (
         email_consent,
         sms_consent,
         updated_at,
+        raw_loaded_at,
         {{ run_started_timestamp() }} as loaded_at
     from classified
 

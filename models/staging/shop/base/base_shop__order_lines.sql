@@ -13,52 +13,74 @@
     rejected as invalid_value, never turned into a NaN or a silent null.
 -#}
 
+{%- set fields = {
+    'order_id': 'string',
+    'placed_at': 'string',
+    'profile_id': 'string',
+    'email': 'string',
+    'currency': 'string',
+    'value': 'money',
+    'items': 'item_list',
+} %}
+
 with
 
--- Materialised: the source is a stream that one thread reads; parsing after this point
--- runs on every core.
-raw_lines as materialized (
+raw_lines as {{ cte_materialization('stream') }} (
 
     select * from {{ source('orders', 'lines') }}
+    {%- if is_incremental() %}
+    -- Lines the source served or loaded since this model last took lines (on PostgreSQL the raw
+    -- table holds every line ever loaded; a line read again replaces its row).
+    where loaded_at > (select coalesce(max(raw_loaded_at), {{ dbt.cast("'1900-01-01'", dbt.type_timestamp()) }}) from {{ this }})
+    {%- endif %}
 
 ),
 
-parsed as (
+documents as (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
-        {{ parse_json_object('raw_line', {
-            'order_id': 'VARCHAR',
-            'placed_at': 'VARCHAR',
-            'profile_id': 'VARCHAR',
-            'email': 'VARCHAR',
-            'currency': 'VARCHAR',
-            'value': money_type() | trim,
-            'items': [{'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'quantity': 'DOUBLE', 'price': money_type() | trim}],
-        }) }} as record
+        loaded_at as raw_loaded_at,
+        {{ json_document('raw_line') }} as json_document
     from raw_lines
 
 ),
 
-typed as (
+parsed as {{ cte_materialization('parse') }} (
 
     select
         file_name,
         line_number,
         raw_line,
         line_fault,
+        raw_loaded_at,
+        json_document,
+        {{ parse_json_object('json_document', fields) }} as record
+    from documents
+
+),
+
+typed as {{ cte_materialization('parse') }} (
+
+    select
+        file_name,
+        line_number,
+        raw_line,
+        line_fault,
+        raw_loaded_at,
+        json_document,
         record,
-        {{ clean_string('record.order_id') }} as order_id,
-        {{ clean_string('record.placed_at') }} as placed_at_text,
-        {{ to_utc_timestamp('record.placed_at') }} as placed_at,
-        record.profile_id as profile_id,
-        record.email as email,
-        record.currency as currency,
-        record.value as order_value,
-        record.items as items
+        {{ clean_string(json_field('record', fields, 'order_id')) }} as order_id,
+        {{ clean_string(json_field('record', fields, 'placed_at')) }} as placed_at_text,
+        {{ to_utc_timestamp(json_field('record', fields, 'placed_at')) }} as placed_at,
+        {{ json_field('record', fields, 'profile_id') }} as profile_id,
+        {{ json_field('record', fields, 'email') }} as email,
+        {{ json_field('record', fields, 'currency') }} as currency,
+        {{ json_field('record', fields, 'value') }} as order_value,
+        {{ json_field('record', fields, 'items') }} as items
     from parsed
 
 ),
@@ -67,16 +89,17 @@ type_checked as (
 
     select
         *,
-        case when record is not null then {{ first_wrong_json_type('raw_line', [
+        case when record is not null then {{ first_wrong_json_type('json_document', [
             ('order_id', 'order_id', 'string'),
             ('profile_id', 'profile_id', 'string'),
             ('email', 'email', 'string'),
             ('currency', 'currency', 'string'),
             ('items', 'items', 'list'),
         ]) }} end as wrong_type_field,
-        record is not null and {{ has_non_object_element('raw_line', 'items', 'items') }} as has_item_of_wrong_type,
+        record is not null
+        and {{ has_non_object_element('json_document', 'items', 'items') }} as has_item_of_wrong_type,
         case
-            when record is not null then ({{ has_wrong_json_type("raw_line", "value", "order_value", "number") }})
+            when record is not null then ({{ has_wrong_json_type("json_document", "value", "order_value", "number") }})
         end as has_invalid_value
     from typed
 
@@ -119,6 +142,7 @@ final as (
         currency,
         order_value,
         items,
+        raw_loaded_at,
         {{ run_started_timestamp() }} as loaded_at
     from classified
 
