@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("customer_agent_warehouse.pipeline", "the main job: sample data, build, validate, summary"),
     "summary": ("customer_agent_warehouse.pipeline", "print row counts of the built warehouse"),
     "bench": ("customer_agent_warehouse.bench", "measure generation, builds and validation"),
+    "export": ("customer_agent_warehouse.activation.command", "write (and --push) Klaviyo API request bodies"),
 }
 
 
