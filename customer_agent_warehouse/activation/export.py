@@ -77,6 +77,8 @@ class Output:
             if len(data) > limits.bytes_per_request:
                 problems.append(f"{len(data)} bytes, above {limits.bytes_per_request}")
             problems += [f"unique_id {unique_id} repeated" for unique_id in klaviyo.unique_id_repeats(body)]
+        elif len({item["id"] for item in body["data"]}) != len(body["data"]):
+            problems.append("a profile is listed twice")
         if problems:
             raise ExportBug(f"{relative}: {problems[0]}")
         path = self.folder / relative
