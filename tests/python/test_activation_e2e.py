@@ -566,3 +566,14 @@ def test_dry_run_push_needs_no_key_and_sends_nothing(built: Warehouse, tmp_path:
     result = export(built, tmp_path, "--push", "--dry-run", env={"CA_KLAVIYO_API_KEY": ""})
     assert "plan (dry run: nothing written or sent): 5 requests" in result.stdout
     assert not (tmp_path / "klaviyo").exists()
+
+
+def test_a_file_changed_after_the_export_is_never_sent(built: Warehouse, tmp_path: Path) -> None:
+    """Resuming a push checks every file left against the manifest's sha256 before the first request."""
+    with FakeKlaviyo(answers={2: (400, {})}) as server:
+        assert export(built, tmp_path, "--push", env=push_env(server), check=False).returncode == 1
+        (tmp_path / "klaviyo" / "lists" / "seg_started_conversation" / "part-00001.json").write_text('{"data":[]}')
+        result = export(built, tmp_path, "--push", env=push_env(server), check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "changed since it was exported" in result.stderr
+    assert len(server.received) == 2
