@@ -49,6 +49,10 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _classify_file(source: str, name: str, path: Path, info: os.stat_result) -> RawEntry:
+    if path.name.startswith((".", "_")):
+        return RawEntry(source, name, path, IGNORED, info.st_size, info.st_mtime_ns,
+                        "hidden file (the name starts with '.' or '_', as upload tools name files in progress)",
+                        "rename it without the leading '.' or '_' once it is complete to have it ingested")
     if not _is_raw_name(path.name):
         return RawEntry(source, name, path, IGNORED, info.st_size, info.st_mtime_ns,
                         "not a raw file: the name does not end in .jsonl or .jsonl.gz",

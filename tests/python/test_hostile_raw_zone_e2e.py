@@ -109,7 +109,8 @@ def assert_no_line_lost(warehouse: Warehouse) -> None:
     counted = {}
     for source in ("conversation_logs", "orders", "profiles"):
         for path in sorted((warehouse.raw / source).rglob("*")):
-            if path.is_symlink() or not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
+            if path.is_symlink() or not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")) \
+                    or path.name.startswith((".", "_")):
                 continue
             counted[path.relative_to(warehouse.raw).as_posix()] = physical_lines(readable_bytes(path))
     reconciled = dict(warehouse.query(
@@ -204,7 +205,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     for name in ("x'); drop table marts.fct_conversation_started; --.jsonl", "quote ' and \" space;[1]*?.jsonl",
                  "üñíçødé.jsonl", "back\\slash.jsonl", "part-*.jsonl"):
         (logs / name).write_bytes(line(valid_log(f"n-{len(name)}")))
-    for name in ("upper.JSONL", "upper.jsonl.GZ", "other.ndjson", "other.json", "upload.jsonl.tmp"):
+    for name in ("upper.JSONL", "upper.jsonl.GZ", "other.ndjson", "other.json", "upload.jsonl.tmp", ".hidden.jsonl",
+                 "_in_progress.jsonl"):
         (logs / name).write_bytes(line(valid_log("ignored")))
     (logs / "folder.jsonl").mkdir()
     (logs / "folder.jsonl" / "inside.jsonl").write_bytes(line(valid_log("d1")))
@@ -338,7 +340,8 @@ def test_names_with_quotes_globs_backslashes_and_sql_are_plain_names(hostile: Wa
 
 
 def test_other_extensions_are_listed_as_ignored(hostile: Warehouse) -> None:
-    for name in ("upper.JSONL", "upper.jsonl.GZ", "other.ndjson", "other.json", "upload.jsonl.tmp"):
+    for name in ("upper.JSONL", "upper.jsonl.GZ", "other.ndjson", "other.json", "upload.jsonl.tmp", ".hidden.jsonl",
+                 "_in_progress.jsonl"):
         row = manifest(hostile, HOSTILE + name)
         assert row["status"] == "ignored" and row["fix"], name
     assert hostile.query("select count(*) from staging.base_customer_agent__log_lines where file_name like '%upper%' "
