@@ -44,9 +44,16 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from customer_agent_warehouse.arguments import iso_date, non_negative_int, positive_int
+from customer_agent_warehouse.settings import load_settings
+
 SOURCES = ("conversation_logs", "orders", "profiles")
 DEFAULT_START_DATE = date(2026, 10, 1)
 DEFAULT_DAYS = 30
+# The CLI's default window ends this many days before today, so that segments evaluated as of now (escalations
+# of the last 7 days, follow-ups of recommendations 2 h to 7 days old) have members and no generated time, late
+# deliveries included, lies in the future.
+DEFAULT_END_MARGIN_DAYS = 2
 DEFAULT_SEED = 42
 DEFAULT_PREFIX = "part"
 DEFAULT_MALFORMED_RATE = 0.002
@@ -1265,20 +1272,6 @@ def _collect(results: Any, stats: GenerationStats, total: int, started: float, p
 
 
 # --- CLI -----------------------------------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be a non-negative integer")
-    return value
-
-
 def _file_prefix(text: str) -> str:
     if not _PREFIX_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError("letters, digits, '_', '.', '-' only, starting with a letter or digit")
@@ -1292,21 +1285,27 @@ def _rate(text: str) -> float:
     return value
 
 
+def default_start_date(days: int = DEFAULT_DAYS, today: date | None = None) -> date:
+    """First day of the window of `days` days that ends DEFAULT_END_MARGIN_DAYS before today."""
+    return (today or date.today()) - timedelta(days=days + DEFAULT_END_MARGIN_DAYS)
+
+
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=_positive_int, default=1000,
+    parser.add_argument("--conversations", type=positive_int, default=1000,
                         help="number of conversations (about 10 log lines each; default 1000)")
-    parser.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED, help="random seed (default 42)")
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULT_SEED, help="random seed (default 42)")
     parser.add_argument("--out", type=Path, default=None,
                         help="raw zone directory (default: $CA_RAW_PATH, else data/raw in the project)")
-    parser.add_argument("--start-date", type=date.fromisoformat, default=DEFAULT_START_DATE,
-                        help="first day of conversations, YYYY-MM-DD (default 2026-10-01)")
-    parser.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS,
+    parser.add_argument("--start-date", type=iso_date, default=None,
+                        help="first day of conversations, YYYY-MM-DD (default: the window of --days days that "
+                             f"ends {DEFAULT_END_MARGIN_DAYS} days before today)")
+    parser.add_argument("--days", type=positive_int, default=DEFAULT_DAYS,
                         help=f"number of days the conversations start on (default {DEFAULT_DAYS})")
     parser.add_argument("--file-prefix", type=_file_prefix, default=DEFAULT_PREFIX,
                         help="prefix of the file names and ids; use a new one to add files to an existing raw zone")
     parser.add_argument("--malformed-rate", type=_rate, default=DEFAULT_MALFORMED_RATE,
                         help=f"share of malformed lines in every source (default {DEFAULT_MALFORMED_RATE})")
-    parser.add_argument("--workers", type=_positive_int, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="worker processes (default: CPU count); the output does not depend on it")
     parser.add_argument("--overwrite", action="store_true",
                         help="rewrite files of the same prefix instead of refusing")
@@ -1316,15 +1315,13 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.out is None:
-        from customer_agent_warehouse.settings import load_settings  # standard library only
-
         args.out = load_settings().raw_path
     try:
         stats = generate_raw_zone(
             out_dir=args.out,
             conversations=args.conversations,
             seed=args.seed,
-            start_date=args.start_date,
+            start_date=args.start_date or default_start_date(args.days),
             days=args.days,
             file_prefix=args.file_prefix,
             malformed_rate=args.malformed_rate,

@@ -1,18 +1,32 @@
-"""The main job: `build` (dbt), `summary` (row counts) and `run` (sample data, build, validate, summary)."""
+"""The main job: `build` (dbt, then publish), `run` (raw zone, build, validate, publish, summary) and `summary`.
+
+A build holds the build lock (locking.py) from start to publish and hands it to the dbt it starts. The serving
+copy is published only after dbt succeeded (and, for `run`, validation passed): a failed step leaves the last
+good copy in place.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
-from customer_agent_warehouse.settings import PROJECT_ROOT, Settings, load_settings, raw_zone_has_files
+from customer_agent_warehouse.arguments import add_dbt_arguments, add_parquet_argument, positive_int
+from customer_agent_warehouse.dbt_runner import DbtRunner, build_arguments
+from customer_agent_warehouse.locking import BuildLock, ensure_not_being_built, lock_path_for
+from customer_agent_warehouse.raw_zone_check import raw_zone_error, raw_zone_problem
+from customer_agent_warehouse.serving import open_read_only, print_published, publish
+from customer_agent_warehouse.settings import (
+    DEFAULT_RAW_PATH,
+    PROJECT_ROOT,
+    Settings,
+    UsageError,
+    load_settings,
+)
 
-SAMPLE_DAYS = 30
 SUMMARY_RELATIONS = (
     "marts.fct_conversation_started",
     "marts.fct_conversation_resolved",
@@ -32,138 +46,200 @@ SUMMARY_RELATIONS = (
 )
 
 
-def dbt_executable() -> str:
-    return str(Path(sys.executable).parent / "dbt")
+class RawZoneError(UsageError):
+    """The raw zone cannot be built from and no sample data may be written into it."""
 
 
-def run_dbt(settings: Settings, args: list[str], dbt_vars: dict | None = None) -> int:
-    """Run one dbt command on the project with the given raw zone and warehouse file."""
+# --- raw zone ----------------------------------------------------------------------------------------------------
+def check_raw_zone(settings: Settings, dbt_vars: dict[str, Any], target: str) -> None:
+    """What dbt's on-run-start check would stop, before dbt starts (raw_zone_check.py)."""
+    error = raw_zone_error(str(settings.raw_path))
+    if error and target == "duckdb" and not dbt_vars.get("allow_empty_raw_zone"):
+        raise RawZoneError(error)
+
+
+def may_generate_sample(settings: Settings, sample: bool) -> bool:
+    """Sample data goes only into the project's default raw zone (CA_RAW_PATH unset), or when asked for."""
+    return sample or (not settings.raw_path_explicit and settings.raw_path == DEFAULT_RAW_PATH)
+
+
+def ensure_raw_zone(settings: Settings, conversations: int, seed: int, sample: bool) -> None:
+    problem = raw_zone_problem(settings.raw_path)
+    if problem is None:
+        print(f"==> raw zone {settings.raw_path} (existing files)", flush=True)
+        return
+    if settings.raw_path.exists() and not settings.raw_path.is_dir():
+        raise RawZoneError(f"{problem} (CA_RAW_PATH): set CA_RAW_PATH to the raw zone folder")
+    if not may_generate_sample(settings, sample):
+        raise RawZoneError(
+            f"{problem}: CA_RAW_PATH is set, so no sample data is written there; fix CA_RAW_PATH, put the raw "
+            "files there, pass --sample to generate sample data into it, or unset CA_RAW_PATH to build the "
+            "sample in data/raw")
+    from customer_agent_warehouse.generate import DEFAULT_DAYS, default_start_date, generate_raw_zone
+
+    start_date = default_start_date()
+    print(f"==> raw zone {settings.raw_path} is empty: generating a sample of {conversations:,} conversations "
+          f"from {start_date} (seed {seed})", flush=True)
+    generate_raw_zone(settings.raw_path, conversations=conversations, seed=seed, start_date=start_date,
+                      days=DEFAULT_DAYS)
+
+
+# --- steps -------------------------------------------------------------------------------------------------------
+def _step(name: str, returncode: int, started: float) -> int:
+    status = "ok" if returncode == 0 else f"FAILED (exit {returncode})"
+    print(f"==> {name}: {status} in {time.monotonic() - started:.1f}s", flush=True)
+    return returncode
+
+
+def run_dbt_build(settings: Settings, args: argparse.Namespace, lock: BuildLock) -> int:
+    """`dbt build` under the CLI's lock (the dbt process inherits the locked descriptor)."""
+    runner = DbtRunner.for_settings(settings, args.target)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [dbt_executable(), *args, "--profiles-dir", str(PROJECT_ROOT / "profiles"),
-               "--project-dir", str(PROJECT_ROOT)]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dbt_vars)]
-    return subprocess.run(command, cwd=PROJECT_ROOT, env=settings.dbt_env(), check=False).returncode
+    started = time.monotonic()
+    pass_fds = [lock.descriptor] if lock.descriptor is not None else []
+    returncode = runner.run(build_arguments(args.full_refresh, args.unit_tests), args.vars,
+                            pass_fds=pass_fds).returncode
+    return _step("dbt build", returncode, started)
 
 
-def _parse_vars(text: str | None) -> dict | None:
-    if not text:
-        return None
-    import yaml  # dbt depends on PyYAML; YAML accepts dbt's `{as_of: "..."}` form and JSON
-
-    parsed = yaml.safe_load(text)
-    if not isinstance(parsed, dict):
-        raise SystemExit(f"--vars must be a mapping such as '{{as_of: \"2026-11-20T12:00:00Z\"}}'; got {text!r}")
-    return parsed
+def run_validation(settings: Settings, target: str) -> int:
+    started = time.monotonic()
+    command = [sys.executable, "-m", "customer_agent_warehouse", "validate", "--target", target,
+               "--duckdb-path", str(settings.duckdb_path)]
+    return _step("validate", subprocess.run(command, cwd=PROJECT_ROOT, env=settings.dbt_env(),
+                                            check=False).returncode, started)
 
 
-def build_arguments(full_refresh: bool, unit_tests: bool) -> list[str]:
-    """`dbt build` as production runs it: dbt unit tests check the code, not the data, so they run in CI
-    (./test.sh) and are skipped here unless asked for."""
-    return (["build"] + (["--full-refresh"] if full_refresh else [])
-            + ([] if unit_tests else ["--exclude-resource-type", "unit_test"]))
+def build_lock(settings: Settings, target: str) -> BuildLock:
+    """The lock of the warehouse a target builds: beside the DuckDB build file, or one per other target."""
+    path = settings.duckdb_path if target == "duckdb" else settings.duckdb_path.parent / f"{target}.warehouse"
+    return BuildLock(path, lock_path_for(path))
 
 
-def _add_dbt_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from the raw zone")
-    parser.add_argument("--vars", help="dbt vars, e.g. '{as_of: \"2026-11-20T12:00:00Z\"}'")
-    parser.add_argument("--unit-tests", action="store_true", help="also run the dbt unit tests (CI does)")
+def build_validate_publish(settings: Settings, args: argparse.Namespace, validate: bool) -> int:
+    check_raw_zone(settings, args.vars, args.target)
+    with build_lock(settings, args.target) as lock:
+        returncode = run_dbt_build(settings, args, lock)
+        if returncode == 0 and validate:
+            returncode = run_validation(settings, args.target)
+        if returncode != 0:
+            print(f"==> nothing published: the serving copy {settings.serving} is the last good one", flush=True)
+            return returncode
+        if args.target == "duckdb" and not args.no_publish:
+            print_published(publish(settings, args.parquet))
+    return 0
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_dbt_arguments(parser)
+    add_dbt_arguments(parser)
+    add_parquet_argument(parser)
+    parser.add_argument("--no-publish", action="store_true", help="leave the serving copy as it is")
 
 
 def run_build(args: argparse.Namespace) -> int:
-    return run_dbt(load_settings(), build_arguments(args.full_refresh, args.unit_tests), _parse_vars(args.vars))
+    return build_validate_publish(load_settings(), args, validate=False)
 
 
-def row_counts(duckdb_path: Path) -> dict[str, int | None]:
-    import duckdb
-
-    counts: dict[str, int | None] = {}
-    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
-        existing = {f"{schema}.{name}" for schema, name in connection.execute(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
-        for relation in SUMMARY_RELATIONS:
-            counts[relation] = (
-                connection.execute(f"select count(*) from {relation}").fetchone()[0] if relation in existing else None
-            )
-        if "audit.reconciliation" in existing:
-            totals = connection.execute(
-                "select source, sum(lines_read), sum(staged), sum(duplicates), sum(rejected), count(*) "
-                "from audit.reconciliation group by source order by source").fetchall()
-            counts.update({f"audit.reconciliation[{row[0]}]": row for row in totals})  # type: ignore[misc]
+# --- summary -----------------------------------------------------------------------------------------------------
+def row_counts(connection: Any) -> dict[str, Any]:
+    existing = {f"{schema}.{name}" for schema, name in connection.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    counts: dict[str, Any] = {
+        relation: connection.execute(f"select count(*) from {relation}").fetchone()[0] if relation in existing else None
+        for relation in SUMMARY_RELATIONS
+    }
+    if "audit.reconciliation" in existing:
+        totals = connection.execute(
+            "select source, sum(lines_read), sum(staged), sum(duplicates), sum(rejected), count(*) "
+            "from audit.reconciliation group by source order by source").fetchall()
+        counts.update({f"audit.reconciliation[{row[0]}]": row for row in totals})
     return counts
 
 
-def print_summary(duckdb_path: Path) -> int:
-    if not duckdb_path.exists():
-        print(f"No warehouse at {duckdb_path}: run `./run.sh` or `dbt build --profiles-dir profiles` first.")
-        return 1
-    print(f"\nWarehouse {duckdb_path}")
-    for relation, count in row_counts(duckdb_path).items():
+def evaluated_as_of(connection: Any) -> str | None:
+    """The `as_of` the segments of this warehouse were evaluated at (UTC), if they carry it."""
+    import duckdb
+
+    try:
+        value = connection.execute("select max(evaluated_as_of) from segments.seg_started_conversation").fetchone()[0]
+    except duckdb.Error:  # a warehouse built before segments had the column
+        return None
+    return None if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def print_counts(path: Path, counts: dict[str, Any]) -> None:
+    print(f"\nWarehouse {path}")
+    for relation, count in counts.items():
         if relation.startswith("audit.reconciliation["):
-            source, lines_read, staged, duplicates, rejected, files = count  # type: ignore[misc]
+            source, lines_read, staged, duplicates, rejected, files = count
             print(f"  raw {source:<18} {files:>5} files {lines_read:>11,} lines = {staged:>11,} staged "
                   f"+ {duplicates:>9,} duplicates + {rejected:>7,} rejected")
         else:
             shown = "missing" if count is None else f"{count:,}"
             print(f"  {relation:<45} {shown:>12} rows")
-    return 0
+
+
+def summary_path(settings: Settings, build_file: bool) -> Path:
+    """The serving copy (what BI tools see), else the build file when nothing was published yet."""
+    if build_file or not settings.serving.is_file():
+        return settings.duckdb_path
+    return settings.serving
+
+
+def print_summary(settings: Settings, build_file: bool = False) -> str | None:
+    """Row counts of the serving copy (or the build file); returns the as_of its segments were evaluated at."""
+    path = summary_path(settings, build_file)
+    if path == settings.duckdb_path:
+        ensure_not_being_built(path)
+    connection = open_read_only(path, "warehouse", lock_path_for(settings.duckdb_path))
+    with connection:
+        counts = row_counts(connection)
+        as_of = evaluated_as_of(connection)
+    print_counts(path, counts)
+    if path != settings.serving:
+        print(f"  (build file; the serving copy {settings.serving} is "
+              f"{'older' if settings.serving.is_file() else 'not published yet'}: "
+              "`python -m customer_agent_warehouse publish` publishes it)")
+    return as_of
 
 
 def add_summary_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options: the warehouse is CA_DUCKDB_PATH."""
+    parser.add_argument("--build-file", action="store_true",
+                        help="count the build file (CA_DUCKDB_PATH) instead of the serving copy")
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    return print_summary(load_settings().duckdb_path)
+    print_summary(load_settings(), args.build_file)
+    return 0
 
 
+# --- run ---------------------------------------------------------------------------------------------------------
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sample-conversations", type=int, default=2000,
-                        help="size of the sample raw zone generated when CA_RAW_PATH has no files (default 2000)")
+    parser.add_argument("--sample", action="store_true",
+                        help="generate sample data into an empty CA_RAW_PATH (without it, sample data goes only "
+                             "into the default data/raw)")
+    parser.add_argument("--sample-conversations", type=positive_int, default=2000,
+                        help="size of the sample raw zone (default 2000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sample raw zone (default 42)")
-    _add_dbt_arguments(parser)
+    add_build_arguments(parser)
     parser.add_argument("--skip-validate", action="store_true", help="do not run the Great Expectations suites")
 
 
-def ensure_raw_zone(settings: Settings, conversations: int, seed: int) -> None:
-    if raw_zone_has_files(settings.raw_path):
-        print(f"==> raw zone {settings.raw_path} (existing files)")
-        return
-    from customer_agent_warehouse.generate import generate_raw_zone
-
-    # The sample covers the 30 days that end two days ago, so that segments evaluated as of now
-    # (escalations of the last 7 days, follow-ups of recommendations 2 h to 7 days old) have members
-    # and no generated time, late deliveries included, lies in the future.
-    start_date = date.today() - timedelta(days=SAMPLE_DAYS + 2)
-    print(f"==> raw zone {settings.raw_path} is empty: generating a sample of {conversations:,} conversations "
-          f"from {start_date} (seed {seed})")
-    generate_raw_zone(settings.raw_path, conversations=conversations, seed=seed, start_date=start_date,
-                      days=SAMPLE_DAYS)
-
-
-def _step(name: str, returncode: int, started: float) -> int:
-    status = "ok" if returncode == 0 else f"FAILED (exit {returncode})"
-    print(f"==> {name}: {status} in {time.monotonic() - started:.1f}s")
-    return returncode
+def print_next_steps(settings: Settings, as_of: str | None, started: float, target: str) -> None:
+    print(f"\n==> done in {time.monotonic() - started:.1f}s; segments evaluated as of {as_of or 'n/a'}")
+    if target == "duckdb":
+        print(f"==> serving copy: {settings.serving} (open it read-only from BI tools: README, Serving)")
+    print("==> next: schedule `python -m customer_agent_warehouse run` (or `./run.sh`) as often as raw files "
+          "land; validation report: reports/validation/index.html")
 
 
 def run_run(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    ensure_raw_zone(settings, args.sample_conversations, args.seed)
     started = time.monotonic()
-    dbt_args = build_arguments(args.full_refresh, args.unit_tests)
-    if _step("dbt build", run_dbt(settings, dbt_args, _parse_vars(args.vars)), started) != 0:
-        print_summary(settings.duckdb_path)
-        return 1
-    validation = 0
-    if not args.skip_validate:
-        started = time.monotonic()
-        command = [sys.executable, "-m", "customer_agent_warehouse", "validate",
-                   "--duckdb-path", str(settings.duckdb_path)]
-        validation = _step("validate", subprocess.run(command, cwd=PROJECT_ROOT, check=False).returncode, started)
-    print_summary(settings.duckdb_path)
-    return 1 if validation else 0
+    settings = load_settings()
+    ensure_raw_zone(settings, args.sample_conversations, args.seed, args.sample)
+    returncode = build_validate_publish(settings, args, validate=not args.skip_validate)
+    if returncode != 0:
+        return returncode
+    as_of = print_summary(settings) if args.target == "duckdb" else None
+    print_next_steps(settings, as_of, started, args.target)
+    return 0

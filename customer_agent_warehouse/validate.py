@@ -66,7 +66,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -74,12 +73,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from customer_agent_warehouse.settings import DEFAULT_REPORT_DIR, PROJECT_ROOT, load_settings
+from customer_agent_warehouse.arguments import add_target_argument, positive_int
+from customer_agent_warehouse.locking import WarehouseLocked, busy_message, ensure_not_being_built, lock_path_for
+from customer_agent_warehouse.settings import (
+    DEFAULT_REPORT_DIR,
+    PROJECT_ROOT,
+    load_settings,
+    read_variable,
+    setting,
+    validate_temp_dir,
+)
 
 DEFAULT_EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_VALIDATION_REPORT_DIR = DEFAULT_REPORT_DIR / "validation"
 DEFAULT_FOLLOWUP_DELAY_HOURS = 2.0
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = setting("CA_VALIDATE_MEMORY", {})
 SAMPLE_SIZE = 5
 BUILD_HINT = "run `dbt build --profiles-dir profiles` first, or set CA_DUCKDB_PATH to the built warehouse"
 DATASOURCE_NAME = "warehouse"
@@ -268,6 +276,10 @@ def open_warehouse(duckdb_path: Path, memory_limit: str | None, threads: int | N
     """The warehouse opened read-only, or a one-line ValidationSetupError."""
     if not duckdb_path.is_file():
         raise ValidationSetupError(f"validate: no warehouse at {duckdb_path}: {BUILD_HINT}")
+    try:
+        ensure_not_being_built(duckdb_path)
+    except WarehouseLocked as error:
+        raise ValidationSetupError(f"validate: {error}") from None
     import duckdb
 
     from customer_agent_warehouse.ge_duckdb import open_read_only
@@ -278,10 +290,9 @@ def open_warehouse(duckdb_path: Path, memory_limit: str | None, threads: int | N
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "lock" in first.lower():
             raise ValidationSetupError(
-                f"validate: cannot open {duckdb_path} read-only, another process holds its write lock "
-                f"(a running dbt build?): wait for it to finish. DuckDB said: {first}") from error
+                f"validate: {busy_message(duckdb_path, lock_path_for(duckdb_path))}") from error
         raise ValidationSetupError(f"validate: cannot open {duckdb_path} read-only: {first}") from error
-    temp_dir = Path(os.environ.get("CA_DUCKDB_TEMP_DIR") or Path(tempfile.gettempdir()) / "ca_validate_duckdb_tmp")
+    temp_dir = validate_temp_dir()
     connection.execute(f"SET temp_directory = '{temp_dir.resolve()!s}'".replace("\\", "/"))
     return connection
 
@@ -644,10 +655,11 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only this suite (repeatable)")
     parser.add_argument("--followup-delay-hours", type=float,
                         help="the dbt var followup_delay_hours the build used (default: read from dbt, else 2)")
-    parser.add_argument("--memory-limit", default=os.environ.get("CA_VALIDATE_MEMORY", DEFAULT_MEMORY_LIMIT),
+    parser.add_argument("--memory-limit", default=setting("CA_VALIDATE_MEMORY"),
                         help="DuckDB memory limit while validating (default CA_VALIDATE_MEMORY or 2GB)")
-    parser.add_argument("--threads", type=int, default=_env_int("CA_DUCKDB_THREADS"),
+    parser.add_argument("--threads", type=positive_int, default=read_variable("CA_DUCKDB_THREADS"),
                         help="DuckDB threads (default CA_DUCKDB_THREADS, else DuckDB's default)")
+    add_target_argument(parser)
     parser.add_argument("--validation-time", type=_parse_time, metavar="ISO-8601",
                         help="latest acceptable event time (default: now, UTC), e.g. 2026-11-21T00:00:00Z")
     parser.add_argument("--no-data-docs", action="store_true", help="skip building GX Data Docs")
@@ -660,11 +672,6 @@ def _parse_time(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from error
 
 
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
 def print_suite(outcome: SuiteOutcome) -> None:
     print(outcome.line(), flush=True)
     for failure in outcome.failures:
@@ -673,6 +680,10 @@ def print_suite(outcome: SuiteOutcome) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     duckdb_path = resolve_duckdb_path(args.duckdb_path)
+    if args.target != "duckdb":
+        print(f"validate: --target {args.target} is not supported yet: the suites run on the DuckDB warehouse "
+              "(--target duckdb)", file=sys.stderr)
+        return 2
     try:
         print(f"validate: warehouse {duckdb_path} (read-only)", flush=True)
         outcome = validate_warehouse(

@@ -16,7 +16,6 @@ built) is a `WarehouseError` whose message is one line naming what and the fix.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from customer_agent_warehouse.settings import PROJECT_ROOT
+from customer_agent_warehouse.settings import PROJECT_ROOT, read_variable
 
 TARGETS = ("duckdb", "postgres", "spark")
 BATCH_ROWS = 10_000
@@ -44,7 +43,7 @@ class WarehouseError(Exception):
 
 
 def _env(name: str) -> str:
-    return os.environ.get(name, "").strip() or DEFAULTS[name]
+    return read_variable(name) or DEFAULTS[name]
 
 
 def _first_line(error: BaseException) -> str:

@@ -31,6 +31,7 @@ from customer_agent_warehouse.activation.push import (
     read_state,
 )
 from customer_agent_warehouse.activation.state import open_state, state_location
+from customer_agent_warehouse.settings import setting
 from customer_agent_warehouse.warehouse import TARGETS, WarehouseError, open_warehouse
 
 OUTPUT_FOLDER = "klaviyo"
@@ -52,7 +53,7 @@ def _vars(text: str) -> dict[str, Any]:
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="folder to write DIR/klaviyo/ into (events/, lists/, list-removals/, manifest.json)")
-    parser.add_argument("--target", choices=TARGETS, default=os.environ.get("CA_DBT_TARGET", "").strip() or "duckdb",
+    parser.add_argument("--target", choices=TARGETS, default=setting("CA_DBT_TARGET"),
                         help="the warehouse to read (default: CA_DBT_TARGET, else duckdb)")
     parser.add_argument("--since-last", action="store_true",
                         help="only events not exported before, and list additions and removals since the last "

@@ -25,6 +25,7 @@ from typing import Any
 
 from customer_agent_warehouse.activation import klaviyo
 from customer_agent_warehouse.activation.config import ActivationError
+from customer_agent_warehouse.settings import read_variable
 
 PUSH_STATE = "push-state.json"
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
@@ -47,11 +48,11 @@ class PushSettings:
 
 def push_settings(retry_base_seconds: float, max_attempts: int, timeout_seconds: float) -> PushSettings:
     """CA_KLAVIYO_BASE_URL and CA_KLAVIYO_API_KEY, checked: one line naming the variable when unusable."""
-    base_url = (os.environ.get("CA_KLAVIYO_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
+    base_url = (read_variable("CA_KLAVIYO_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")) or any(char.isspace() for char in base_url):
         raise ActivationError(f"CA_KLAVIYO_BASE_URL must be an http(s) URL such as {DEFAULT_BASE_URL}; "
                               f"got {base_url!r}")
-    api_key = os.environ.get("CA_KLAVIYO_API_KEY", "").strip()
+    api_key = read_variable("CA_KLAVIYO_API_KEY") or ""
     if not api_key:
         raise ActivationError("CA_KLAVIYO_API_KEY is not set: export it with a Klaviyo private API key (scopes "
                               "events:write, lists:write, profiles:write) to use --push, or use --dry-run")

@@ -67,7 +67,8 @@ final as (
         profiles.sms_consent,
         latest_escalations.last_escalated_at,
         cast(escalations_per_profile.escalations as integer) as escalations,
-        latest_escalations.last_escalation_reason
+        latest_escalations.last_escalation_reason,
+        {{ segment_as_of() }} as evaluated_as_of
     from latest_escalations
     inner join escalations_per_profile
         on latest_escalations.profile_id = escalations_per_profile.profile_id

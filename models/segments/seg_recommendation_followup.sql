@@ -77,7 +77,8 @@ final as (
         due_recommendations.conversation_id,
         due_recommendations.recommended_at,
         due_recommendations.recommended_at + {{ segment_interval('followup_delay_hours') }} as followup_due_at,
-        cast(due_recommendations.products as varchar[]) as products
+        cast(due_recommendations.products as varchar[]) as products,
+        {{ segment_as_of() }} as evaluated_as_of
     from due_recommendations
     inner join profiles
         on due_recommendations.profile_id = profiles.profile_id

@@ -70,7 +70,8 @@ final as (
         profiles.sms_consent,
         recommendations_per_profile.last_recommended_at,
         cast(recommendations_per_profile.recommendations_received as integer) as recommendations_received,
-        cast(recommendations_per_profile.recommended_products as varchar[]) as recommended_products
+        cast(recommendations_per_profile.recommended_products as varchar[]) as recommended_products,
+        {{ segment_as_of() }} as evaluated_as_of
     from recommendations_per_profile
     left join profiles
         on recommendations_per_profile.profile_id = profiles.profile_id

@@ -55,7 +55,8 @@ final as (
         starts_per_profile.first_started_at,
         starts_per_profile.last_started_at,
         cast(starts_per_profile.conversations_started as integer) as conversations_started,
-        cast(coalesce(starts_per_profile.channels, []) as varchar[]) as channels
+        cast(coalesce(starts_per_profile.channels, []) as varchar[]) as channels,
+        {{ segment_as_of() }} as evaluated_as_of
     from starts_per_profile
     left join profiles
         on starts_per_profile.profile_id = profiles.profile_id

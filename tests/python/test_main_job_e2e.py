@@ -25,7 +25,7 @@ def main_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     root = tmp_path_factory.mktemp("main_job")
     env = dict(os.environ, CA_RAW_PATH=str(root / "raw"), CA_DUCKDB_PATH=str(root / "warehouse.duckdb"),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = run_cli("run", "--sample-conversations", "400", env=env)
+    result = run_cli("run", "--sample", "--sample-conversations", "400", env=env)
     return root, env, result
 
 

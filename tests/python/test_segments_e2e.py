@@ -316,12 +316,16 @@ def test_segment_columns_have_the_contract_types(built: tuple[Warehouse, dict]) 
         )
     )
     for segment, columns in SEGMENT_COLUMNS.items():
-        assert [column for (table, column) in types if table == segment] == columns
+        assert [column for (table, column) in types if table == segment] == [*columns, "evaluated_as_of"]
+        assert types[(segment, "evaluated_as_of")] == "TIMESTAMP"
     assert types[("seg_started_conversation", "channels")] == "VARCHAR[]"
     assert types[("seg_started_conversation", "conversations_started")] == "INTEGER"
     assert types[("seg_recommended_not_purchased", "recommended_products")] == "VARCHAR[]"
     assert types[("seg_escalated_recent", "last_escalated_at")] == "TIMESTAMP"
     assert types[("seg_recommendation_followup", "followup_due_at")] == "TIMESTAMP"
+    evaluated = warehouse.query(" union ".join(
+        f"select distinct evaluated_as_of from segments.{segment}" for segment in SEGMENT_COLUMNS))
+    assert evaluated == [(ts(AS_OF_2),)], "every segment records the as_of of its build (the last one)"
 
 
 # ----------------------------------------------------------------------------------------------- vars

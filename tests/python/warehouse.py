@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -21,8 +20,9 @@ from typing import Any
 
 import duckdb
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+from customer_agent_warehouse.dbt_runner import DbtRunner
+from customer_agent_warehouse.settings import PROJECT_ROOT as PROJECT_ROOT  # re-exported for the tests
+from customer_agent_warehouse.settings import Settings
 
 Record = dict[str, Any] | str
 
@@ -44,14 +44,32 @@ class Warehouse:
     def db(self) -> Path:
         return self.root / "warehouse.duckdb"
 
+    @property
+    def serving(self) -> Path:
+        return self.settings().serving
+
+    def settings(self) -> Settings:
+        return Settings(raw_path=self.raw, duckdb_path=self.db, raw_path_explicit=True)
+
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            CA_RAW_PATH=str(self.raw),
-            CA_DUCKDB_PATH=str(self.db),
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        )
-        return env
+        return self.settings().dbt_env()
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment of the project's CLI on this warehouse, with its own dbt target and log folders."""
+        return {**self.env(), "DBT_TARGET_PATH": str(self.root / "target"), "DBT_LOG_PATH": str(self.root / "logs")}
+
+    def cli_command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "customer_agent_warehouse", *args]
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`python -m customer_agent_warehouse <args>` on this warehouse (output captured)."""
+        return subprocess.run(self.cli_command(*args), cwd=PROJECT_ROOT, env=env or self.cli_env(),
+                              capture_output=True, text=True, check=False)
+
+    def runner(self, extra_env: dict[str, str] | None = None) -> DbtRunner:
+        """The project's dbt runner with this warehouse's paths and its own target and log folders."""
+        return DbtRunner(env={**self.env(), **(extra_env or {})}, target_path=self.root / "target",
+                         log_path=self.root / "logs")
 
     def write(self, source: str, relative_path: str, records: Iterable[Record]) -> Path:
         """Write one raw file (gzip when the name ends in .gz); records are dicts or raw line strings."""
@@ -66,19 +84,7 @@ class Warehouse:
 
     def dbt(self, *args: str, vars: dict[str, Any] | None = None, check: bool = True,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        merged_vars = {**self.vars, **(vars or {})}
-        command = [
-            DBT_EXECUTABLE,
-            *args,
-            "--profiles-dir", str(PROJECT_ROOT / "profiles"),
-            "--project-dir", str(PROJECT_ROOT),
-            "--target-path", str(self.root / "target"),
-            "--log-path", str(self.root / "logs"),
-        ]
-        if merged_vars:
-            command += ["--vars", json.dumps(merged_vars)]
-        result = subprocess.run(command, cwd=PROJECT_ROOT, env={**self.env(), **(env or {})}, capture_output=True,
-                                text=True)
+        result = self.runner(env).run(args, {**self.vars, **(vars or {})}, capture=True)
         if check and result.returncode != 0:
             raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
         return result

@@ -52,13 +52,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from customer_agent_warehouse.pipeline import build_arguments
-from customer_agent_warehouse.settings import PROJECT_ROOT, SOURCES
+from customer_agent_warehouse.arguments import add_target_argument, positive_int
+from customer_agent_warehouse.dbt_runner import DEFAULT_PROFILES_DIR, DbtRunner, build_arguments
+from customer_agent_warehouse.settings import PROJECT_ROOT, SOURCES, Settings
 
 DEFAULT_CONVERSATIONS = 1_000_000
 DEFAULT_SEED = 42
 DEFAULT_WORKDIR = PROJECT_ROOT / "data" / "bench"
-DEFAULT_PROFILES_DIR = PROJECT_ROOT / "profiles"
 INCREMENT_SHARE = 0.01
 INCREMENT_PREFIX = "bench-increment"
 FLOOR_SQL = Path(__file__).with_name("floor.sql")
@@ -267,14 +267,7 @@ class Layout:
 
 
 def phase_env(raw: Path, duckdb_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        CA_RAW_PATH=str(raw),
-        CA_DUCKDB_PATH=str(duckdb_path),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return {**Settings(raw_path=raw, duckdb_path=duckdb_path).dbt_env(), "PYTHONUNBUFFERED": "1"}
 
 
 ENV_VAR_CALL = re.compile(r"\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}")
@@ -402,11 +395,14 @@ def raw_zone_size(raw: Path) -> dict[str, int]:
 
 
 # --- dbt -------------------------------------------------------------------------------------------------------------
-def dbt_command(layout: Layout, phase: str, full_refresh: bool, unit_tests: bool, profiles_dir: Path) -> list[str]:
-    """`dbt build` exactly as the `build` command runs it in production, with this phase's paths."""
-    return [str(Path(sys.executable).parent / "dbt"), *build_arguments(full_refresh, unit_tests),
-            "--profiles-dir", str(profiles_dir), "--project-dir", str(PROJECT_ROOT),
-            "--target-path", str(layout.target(phase)), "--log-path", str(layout.logs(phase))]
+def dbt_command(layout: Layout, phase: str, full_refresh: bool, options: argparse.Namespace,
+                env: Mapping[str, str]) -> list[str]:
+    """`dbt build` exactly as the `build` command runs it in production, with this phase's paths. The empty
+    build's raw zone is empty on purpose (var allow_empty_raw_zone)."""
+    runner = DbtRunner(env=env, target=options.target, profiles_dir=options.profiles_dir,
+                       target_path=layout.target(phase), log_path=layout.logs(phase))
+    dbt_vars = {"allow_empty_raw_zone": True} if phase == "empty_build" else None
+    return runner.command(build_arguments(full_refresh, options.unit_tests), dbt_vars)
 
 
 def _reuse_parse(previous_target: Path, target: Path) -> None:
@@ -423,8 +419,8 @@ def run_dbt_phase(layout: Layout, phase: str, raw: Path, database: Path, full_re
     if phase == "incremental_build":
         # Production runs the next build in the same project: dbt reuses the parse of the previous one.
         _reuse_parse(layout.target("full_build"), layout.target(phase))
-    command = dbt_command(layout, phase, full_refresh, options.unit_tests, options.profiles_dir)
-    result = run_phase(phase, command, phase_env(raw, database), layout.output(phase))
+    env = phase_env(raw, database)
+    result = run_phase(phase, dbt_command(layout, phase, full_refresh, options, env), env, layout.output(phase))
     runs = read_run_results(layout.target(phase) / "run_results.json", result.seconds)
     if not result.ok:
         # dbt exits 1 for a failing data test too: the build still ran every model, its time is valid.
@@ -807,15 +803,8 @@ class BenchError(Exception):
     """The benchmark cannot go on; the message says why."""
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=_positive_int, default=DEFAULT_CONVERSATIONS,
+    parser.add_argument("--conversations", type=positive_int, default=DEFAULT_CONVERSATIONS,
                         help=f"conversations in the raw zone (default {DEFAULT_CONVERSATIONS:,}, about 10 log lines "
                              "each)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default {DEFAULT_SEED})")
@@ -831,6 +820,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dbt profiles directory for the builds; the floor uses its DuckDB settings too "
                              "(default: the project's profiles/)")
     parser.add_argument("--json", type=Path, default=None, help="results file (default <workdir>/bench-results.json)")
+    add_target_argument(parser)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -938,7 +928,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 # --- Workers (run as `python -m customer_agent_warehouse.bench <worker> ...`, one measured subprocess each) --------
-def _worker_main(argv: list[str]) -> int:
+def worker_main(argv: list[str]) -> int:
     worker, *rest = argv
     if worker == "_generate":
         from customer_agent_warehouse.generate import generate_raw_zone
@@ -954,7 +944,3 @@ def _worker_main(argv: list[str]) -> int:
         return 0
     print(f"unknown bench worker {worker!r}", file=sys.stderr)
     return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_worker_main(sys.argv[1:]))
