@@ -164,7 +164,7 @@ renamed as (
         {{ normalise_label('escalation_reason') }} as escalation_reason,
         {{ normalise_label_list('tags') }} as tags,
         {{ list_map_where(
-            'products',
+            record_list('products'),
             'product',
             make_record({
                 'product_id': clean_string(record_field('product', 'product_id')),

@@ -12,7 +12,7 @@ unnested as (
 
     select
         order_id,
-        {{ unnest_list_with_position('items', 'item', 'item_position') }}
+        {{ unnest_list_with_position(record_list('items'), 'item', 'item_position') }}
     from orders
 
 ),
