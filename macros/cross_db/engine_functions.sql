@@ -2,7 +2,8 @@
     Small SQL functions an engine lacks, created at the start of every run
     (`on-run-start` in dbt_project.yml; idempotent). DuckDB needs none. PostgreSQL
     15 has no try_cast: these helpers turn a value that does not convert into NULL,
-    so that one bad raw line can never fail a query, and parse each raw line once.
+    so that one bad raw line can never fail a query, and parse each raw line once;
+    nor an aggregate that concatenates arrays of different lengths.
 -#}
 {% macro create_engine_functions() -%}
     {{- return(adapter.dispatch('create_engine_functions', 'customer_agent_warehouse')()) -}}
@@ -48,4 +49,20 @@
             when jsonb_typeof(value) = 'array' then array(select jsonb_array_elements_text(value))
         end
     $fn$;
+
+    -- A string as a double, NULL when it is not a number (never an error): macro try_cast_double.
+    create or replace function {{ schema }}.ca_try_cast_double(value text) returns double precision
+    language plpgsql immutable parallel safe as $fn$
+    begin
+        return value::double precision;
+    exception when others then
+        return null;
+    end
+    $fn$;
+
+    -- Concatenation of arrays of any lengths (array_agg needs equal lengths): macro sorted_distinct_flatten_agg.
+    create or replace aggregate {{ schema }}.ca_array_cat_agg(anycompatiblearray) (
+        sfunc = array_cat,
+        stype = anycompatiblearray
+    );
 {%- endmacro %}

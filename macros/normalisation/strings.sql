@@ -6,13 +6,13 @@
 
 {#- Spec §3: skill, escalation reason and tag labels: trimmed, lower-case, runs of spaces and dashes become `_`. -#}
 {% macro normalise_label(expression) -%}
-    nullif(regexp_replace(lower(trim({{ expression }})), '[\s-]+', '_', 'g'), '')
+    nullif({{ regexp_replace_all('lower(trim(' ~ expression ~ '))', '[\\s-]+', '_') }}, '')
 {%- endmacro %}
 
 
 {#- A list of labels (tags): each normalised, blanks dropped. Order and duplicates are kept here. -#}
 {% macro normalise_label_list(expression) -%}
-    list_filter(list_transform({{ expression }}, lambda label: {{ normalise_label('label') }}), lambda label: label is not null)
+    {{ list_map_where(expression, 'label', normalise_label('label'), 'label is not null') }}
 {%- endmacro %}
 
 
@@ -37,21 +37,22 @@
             "var default_phone_country_code must be a calling code made of digits, e.g. '1' or '44'; got '"
             ~ country_code ~ "'. Fix it in dbt_project.yml or --vars.") }}
     {%- endif -%}
+    {%- set digits = regexp_replace_all(expression, '[^0-9]', '') %}
     case
-        when regexp_replace({{ expression }}, '[^0-9]', '', 'g') = '' then null
+        when {{ digits }} = '' then null
         when starts_with(trim({{ expression }}), '+')
-            then '+' || regexp_replace({{ expression }}, '[^0-9]', '', 'g')
-        when starts_with(regexp_replace({{ expression }}, '[^0-9]', '', 'g'), '00')
-            then '+' || substr(regexp_replace({{ expression }}, '[^0-9]', '', 'g'), 3)
-        when starts_with(regexp_replace({{ expression }}, '[^0-9]', '', 'g'), '{{ country_code }}')
-            and length(regexp_replace({{ expression }}, '[^0-9]', '', 'g')) > 10
-            then '+' || regexp_replace({{ expression }}, '[^0-9]', '', 'g')
-        else '+{{ country_code }}' || regexp_replace(regexp_replace({{ expression }}, '[^0-9]', '', 'g'), '^0', '')
+            then '+' || {{ digits }}
+        when starts_with({{ digits }}, '00')
+            then '+' || substr({{ digits }}, 3)
+        when starts_with({{ digits }}, '{{ country_code }}')
+            and length({{ digits }}) > 10
+            then '+' || {{ digits }}
+        else '+{{ country_code }}' || regexp_replace({{ digits }}, '^0', '')
     end
 {%- endmacro %}
 
 
 {#- Channel labels are matched on this key against the seed `channel_aliases` (spec §3). -#}
 {% macro channel_alias_key(expression) -%}
-    nullif(regexp_replace(lower(trim({{ expression }})), '[\s_-]+', '_', 'g'), '')
+    nullif({{ regexp_replace_all('lower(trim(' ~ expression ~ '))', '[\\s_-]+', '_') }}, '')
 {%- endmacro %}

@@ -4,14 +4,14 @@
     the var and the only place that turns a timestamp into a reporting day.
 
     reporting_timezone(): the var, validated at compile time against the time
-    zones the engine knows (DuckDB's pg_timezone_names()); an unknown name
-    stops the build with a compiler error naming the var and the accepted form.
+    zones the engine knows (macro timezone_names_query); an unknown name stops
+    the build with a compiler error naming the var and the accepted form.
     to_reporting_date(column): the calendar date, in the reporting time zone,
     of a UTC timestamp column (the warehouse's `*_at` columns are naive UTC).
 -#}
 {% macro reporting_timezone() -%}
     {%- set timezone = var('reporting_timezone', 'UTC') -%}
-    {%- set accepted_form = "an IANA time zone name as listed by DuckDB's pg_timezone_names() (case-sensitive), "
+    {%- set accepted_form = "an IANA time zone name as listed by pg_timezone_names() (case-sensitive), "
         ~ "e.g. 'UTC', 'Europe/Rome', 'America/New_York'" -%}
     {%- if timezone is not string or timezone | trim == '' -%}
         {% do exceptions.raise_compiler_error(
@@ -19,7 +19,7 @@
         ) %}
     {%- endif -%}
     {%- if execute -%}
-        {%- set known_timezones = run_query('select name from pg_timezone_names()').columns[0].values() -%}
+        {%- set known_timezones = run_query(timezone_names_query()).columns[0].values() -%}
         {%- if timezone not in known_timezones -%}
             {% do exceptions.raise_compiler_error(
                 "var reporting_timezone = '" ~ timezone ~ "' is not a valid time zone: use " ~ accepted_form ~ "."

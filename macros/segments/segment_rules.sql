@@ -29,5 +29,5 @@
     every build.
 -#}
 {% macro segment_latest_first(time_column) -%}
-    {{ time_column }} desc, conversation_id, event_id
+    {{ time_column }} desc, {{ bytewise('conversation_id') }}, {{ bytewise('event_id') }}
 {%- endmacro %}

@@ -15,6 +15,9 @@
     current state of profiles changes independently of the logs.
 -#}
 
+{#- Spec §4: order within a conversation is by occurred_at, then log_id. -#}
+{%- set first_in_conversation = 'occurred_at, ' ~ bytewise('log_id') %}
+
 with
 
 conversation_logs as (
@@ -36,16 +39,15 @@ aggregated as (
 
     select
         conversation_id,
-        first(profile_id order by occurred_at, log_id) filter (where profile_id is not null) as first_profile_id,
-        first(email order by occurred_at, log_id) filter (where email is not null) as first_email,
-        first(phone_number order by occurred_at, log_id) filter (where phone_number is not null) as first_phone_number,
-        first(channel order by occurred_at, log_id) filter (where is_shopper_message) as first_shopper_message_channel,
-        first(channel order by occurred_at, log_id) filter (where channel is not null) as first_record_channel,
-        first(log_id order by occurred_at, log_id) filter (where is_shopper_message) as first_shopper_message_log_id,
+        {{ first_agg('profile_id', first_in_conversation, 'profile_id is not null') }} as first_profile_id,
+        {{ first_agg('email', first_in_conversation, 'email is not null') }} as first_email,
+        {{ first_agg('phone_number', first_in_conversation, 'phone_number is not null') }} as first_phone_number,
+        {{ first_agg('channel', first_in_conversation, 'is_shopper_message') }} as first_shopper_message_channel,
+        {{ first_agg('channel', first_in_conversation, 'channel is not null') }} as first_record_channel,
+        {{ first_agg('log_id', first_in_conversation, 'is_shopper_message') }} as first_shopper_message_log_id,
         min(occurred_at) filter (where is_shopper_message) as started_at,
-        first(message_text order by occurred_at, log_id) filter (where is_shopper_message) as first_message,
-        first(skill order by occurred_at, log_id)
-        filter (where record_type = 'skill' and skill is not null) as initial_skill,
+        {{ first_agg('message_text', first_in_conversation, 'is_shopper_message') }} as first_message,
+        {{ first_agg('skill', first_in_conversation, "record_type = 'skill' and skill is not null") }} as initial_skill,
         min(occurred_at) as first_activity_at,
         max(occurred_at) as last_activity_at,
         count(*) as record_count,
@@ -53,8 +55,8 @@ aggregated as (
         count(*) filter (where is_shopper_message) as shopper_message_count,
         count(*) filter (where record_type = 'message' and actor = 'agent') as agent_message_count,
         count(*) filter (where record_type = 'message' and actor = 'human') as human_message_count,
-        list_sort(list_distinct(list(skill) filter (where record_type = 'skill'))) as skills,
-        list_sort(list_distinct(flatten(list(tags) filter (where record_type = 'tag')))) as tags
+        {{ sorted_distinct_agg('skill', "record_type = 'skill'") }} as skills,
+        {{ sorted_distinct_flatten_agg('tags', "record_type = 'tag'") }} as tags
     from flagged
     group by conversation_id
 
@@ -81,8 +83,8 @@ final as (
         cast(shopper_message_count as integer) as shopper_message_count,
         cast(agent_message_count as integer) as agent_message_count,
         cast(human_message_count as integer) as human_message_count,
-        coalesce(skills, []) as skills,
-        coalesce(tags, []) as tags,
+        coalesce(skills, {{ empty_string_list() }}) as skills,
+        coalesce(tags, {{ empty_string_list() }}) as tags,
         {{ run_started_timestamp() }} as processed_at
     from aggregated
 

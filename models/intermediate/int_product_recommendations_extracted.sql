@@ -33,7 +33,7 @@ recommendations as (
     from conversation_logs
     where
         record_type = 'recommendation'
-        and len(products) > 0
+        and {{ list_length('products') }} > 0
 
 ),
 
@@ -44,14 +44,11 @@ final as (
         conversation_id,
         occurred_at as recommended_at,
         recommendation_format,
-        list_transform(
-            products,
-            lambda recommended: {
-                'product': coalesce(recommended.product_id, recommended.sku),
-                'product_id': recommended.product_id,
-                'sku': recommended.sku
-            }
-        ) as products,
+        {{ list_map('products', 'recommended', make_record({
+            'product': 'coalesce(' ~ record_field('recommended', 'product_id') ~ ', ' ~ record_field('recommended', 'sku') ~ ')',
+            'product_id': record_field('recommended', 'product_id'),
+            'sku': record_field('recommended', 'sku'),
+        })) }} as products,
         {{ run_started_timestamp() }} as processed_at
     from recommendations
 

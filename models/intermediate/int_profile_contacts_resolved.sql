@@ -37,17 +37,28 @@ contacts as (
 
 ),
 
+ranked as (
+
+    select
+        contact_type,
+        contact,
+        profile_id,
+        row_number() over (
+            partition by contact_type, contact
+            order by updated_at desc nulls last, {{ bytewise('profile_id') }} asc
+        ) as owner_rank
+    from contacts
+
+),
+
 final as (
 
     select
         contact_type,
         contact,
         profile_id
-    from contacts
-    qualify row_number() over (
-        partition by contact_type, contact
-        order by updated_at desc nulls last, profile_id asc
-    ) = 1
+    from ranked
+    where owner_rank = 1
 
 )
 

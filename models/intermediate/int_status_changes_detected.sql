@@ -55,18 +55,32 @@ status_records as (
 
 ),
 
-skill_records as (
+skill_records_ranked as (
 
     -- One skill per instant: among records at the same occurred_at the last by log_id is the later one.
     select
         conversation_id,
         occurred_at,
-        skill
+        skill,
+        row_number() over (
+            partition by conversation_id, occurred_at
+            order by {{ bytewise('log_id') }} desc
+        ) as rank_at_instant
     from conversation_logs
     where
         record_type = 'skill'
         and skill is not null
-    qualify row_number() over (partition by conversation_id, occurred_at order by log_id desc) = 1
+
+),
+
+skill_records as (
+
+    select
+        conversation_id,
+        occurred_at,
+        skill
+    from skill_records_ranked
+    where rank_at_instant = 1
 
 ),
 
@@ -75,7 +89,7 @@ tag_applications as (
     select
         conversation_id,
         occurred_at,
-        unnest(tags) as tag
+        {{ unnest_list('tags') }} as tag
     from conversation_logs
     where record_type = 'tag'
 
@@ -86,7 +100,7 @@ sequenced as (
     select
         *,
         coalesce(
-            lag(status) over (partition by conversation_id order by occurred_at, log_id),
+            lag(status) over (partition by conversation_id order by occurred_at, {{ bytewise('log_id') }}),
             'open'
         ) as previous_status
     from status_records
@@ -100,7 +114,7 @@ changes as (
         coalesce(
             bool_or(status = 'escalated') over (
                 partition by conversation_id
-                order by occurred_at, log_id
+                order by occurred_at, {{ bytewise('log_id') }}
                 rows between unbounded preceding and 1 preceding
             ),
             false
@@ -112,14 +126,16 @@ changes as (
 
 with_skill as (
 
-    select
-        changes.*,
-        skill_records.skill as active_skill
-    from changes
-    asof left join skill_records
-        on
-            changes.conversation_id = skill_records.conversation_id
-            and changes.occurred_at >= skill_records.occurred_at
+    {{ asof_join(
+        left='changes',
+        right='skill_records',
+        by=['conversation_id'],
+        left_time='occurred_at',
+        right_time='occurred_at',
+        right_columns={'active_skill': 'skill'},
+        left_key=['log_id'],
+        join_type='left',
+    ) }}
 
 ),
 
@@ -127,7 +143,7 @@ tags_at_change as (
 
     select
         changes.log_id,
-        list_sort(list_distinct(list(tag_applications.tag))) as tags
+        {{ sorted_distinct_agg('tag_applications.tag') }} as tags
     from changes
     inner join tag_applications
         on
@@ -152,7 +168,7 @@ final as (
         and coalesce(with_skill.actor = 'agent', false)
         and not with_skill.was_escalated_before as is_customer_agent_resolution,
         with_skill.active_skill,
-        coalesce(tags_at_change.tags, []) as tags,
+        coalesce(tags_at_change.tags, {{ empty_string_list() }}) as tags,
         {{ run_started_timestamp() }} as processed_at
     from with_skill
     left join tags_at_change

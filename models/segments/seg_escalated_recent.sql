@@ -33,17 +33,28 @@ escalations_in_window as (
 
 ),
 
+ranked_escalations as (
+
+    select
+        profile_id,
+        escalated_at,
+        escalation_reason,
+        row_number() over (
+            partition by profile_id
+            order by {{ segment_latest_first('escalated_at') }}
+        ) as recency_rank
+    from escalations_in_window
+
+),
+
 latest_escalations as (
 
     select
         profile_id,
         escalated_at as last_escalated_at,
         escalation_reason as last_escalation_reason
-    from escalations_in_window
-    qualify row_number() over (
-        partition by profile_id
-        order by {{ segment_latest_first('escalated_at') }}
-    ) = 1
+    from ranked_escalations
+    where recency_rank = 1
 
 ),
 

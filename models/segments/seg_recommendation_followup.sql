@@ -27,6 +27,25 @@ profiles as (
 
 ),
 
+ranked_recommendations as (
+
+    select
+        profile_id,
+        conversation_id,
+        event_id,
+        recommended_at,
+        products,
+        row_number() over (
+            partition by profile_id
+            order by {{ segment_latest_first('recommended_at') }}
+        ) as recency_rank
+    from recommendations
+    where
+        profile_id is not null
+        and recommended_at <= {{ segment_as_of() }}
+
+),
+
 latest_recommendations as (
 
     select
@@ -34,14 +53,8 @@ latest_recommendations as (
         conversation_id,
         recommended_at,
         products
-    from recommendations
-    where
-        profile_id is not null
-        and recommended_at <= {{ segment_as_of() }}
-    qualify row_number() over (
-        partition by profile_id
-        order by {{ segment_latest_first('recommended_at') }}
-    ) = 1
+    from ranked_recommendations
+    where recency_rank = 1
 
 ),
 
@@ -77,7 +90,7 @@ final as (
         due_recommendations.conversation_id,
         due_recommendations.recommended_at,
         due_recommendations.recommended_at + {{ segment_interval('followup_delay_hours') }} as followup_due_at,
-        cast(due_recommendations.products as varchar[]) as products,
+        cast(due_recommendations.products as {{ string_list_type() }}) as products,
         {{ segment_as_of() }} as evaluated_as_of
     from due_recommendations
     inner join profiles

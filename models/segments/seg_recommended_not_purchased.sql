@@ -43,7 +43,7 @@ recommendations_per_profile as (
         profile_id,
         max(recommended_at) as last_recommended_at,
         count(*) as recommendations_received,
-        list_sort(list_distinct(flatten(list(products)))) as recommended_products
+        {{ sorted_distinct_flatten_agg('products') }} as recommended_products
     from recommendations_in_window
     group by profile_id
 
@@ -70,7 +70,7 @@ final as (
         profiles.sms_consent,
         recommendations_per_profile.last_recommended_at,
         cast(recommendations_per_profile.recommendations_received as integer) as recommendations_received,
-        cast(recommendations_per_profile.recommended_products as varchar[]) as recommended_products,
+        cast(recommendations_per_profile.recommended_products as {{ string_list_type() }}) as recommended_products,
         {{ segment_as_of() }} as evaluated_as_of
     from recommendations_per_profile
     left join profiles

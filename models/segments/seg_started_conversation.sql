@@ -38,7 +38,7 @@ starts_per_profile as (
         min(started_at) as first_started_at,
         max(started_at) as last_started_at,
         count(distinct conversation_id) as conversations_started,
-        list(distinct channel order by channel) filter (where channel is not null) as channels
+        {{ sorted_distinct_agg('channel') }} as channels
     from starts_as_of
     group by profile_id
 
@@ -55,7 +55,7 @@ final as (
         starts_per_profile.first_started_at,
         starts_per_profile.last_started_at,
         cast(starts_per_profile.conversations_started as integer) as conversations_started,
-        cast(coalesce(starts_per_profile.channels, []) as varchar[]) as channels,
+        cast(coalesce(starts_per_profile.channels, {{ empty_string_list() }}) as {{ string_list_type() }}) as channels,
         {{ segment_as_of() }} as evaluated_as_of
     from starts_per_profile
     left join profiles

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
@@ -42,3 +46,37 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's throwaway PostgreSQL server, started on first use (by a test marked `postgres`),
+    installed from the OS packages when missing, stopped and removed at the end, also on failure."""
+    with running_server() as server:
+        yield server
+
+
+def new_database(server: PostgresServer) -> str:
+    name = f"ca_test_{uuid.uuid4().hex[:12]}"
+    server.create_database(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _postgres_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test marked `postgres` gets a fresh database, and CA_PG_* pointing at it for every dbt run."""
+    if request.node.get_closest_marker("postgres") is None:
+        yield
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = new_database(server)
+    for name, value in server.env(database).items():
+        monkeypatch.setenv(name, value)
+    yield
+    server.drop_database(database)
+
+
+@pytest.fixture
+def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWarehouse:
+    """An empty raw zone and a fresh PostgreSQL database (tests marked `postgres`)."""
+    return PostgresWarehouse(root=tmp_path, server=postgres_server, database=os.environ["CA_PG_DATABASE"])

@@ -30,7 +30,7 @@ final as (
         status_changes.tags,
         -- Null when the conversation has no start; microsecond precision.
         cast(
-            {{ dbt.datediff('identified.started_at', 'status_changes.changed_at', 'microsecond') }} as double  -- noqa: LT05
+            {{ dbt.datediff('identified.started_at', 'status_changes.changed_at', 'microsecond') }} as {{ double_type() }}  -- noqa: LT05
         ) / 1000000 as resolution_seconds
     from status_changes
     inner join identified

@@ -48,14 +48,14 @@ events as (
         channel,
         initial_skill,
         first_message,
-        cast(null as varchar) as final_skill,
-        cast(null as varchar) as skill,
-        cast(null as varchar) as escalation_reason,
-        cast(null as varchar[]) as tags,
-        cast(null as double) as resolution_seconds,
-        cast(null as varchar[]) as products,
+        cast(null as {{ string_type() }}) as final_skill,
+        cast(null as {{ string_type() }}) as skill,
+        cast(null as {{ string_type() }}) as escalation_reason,
+        cast(null as {{ string_list_type() }}) as tags,
+        cast(null as {{ double_type() }}) as resolution_seconds,
+        cast(null as {{ string_list_type() }}) as products,
         cast(null as integer) as product_count,
-        cast(null as varchar) as format
+        cast(null as {{ string_type() }}) as format
     from started
 
     union all

@@ -24,8 +24,7 @@ unnested as (
         log_id,
         conversation_id,
         recommended_at,
-        generate_subscripts(products, 1) as position,
-        unnest(products) as recommended
+        {{ unnest_list_with_position('products', 'recommended', 'position') }}
     from recommendations
 
 ),
@@ -38,9 +37,9 @@ final as (
         identified.profile_id,
         unnested.recommended_at,
         cast(unnested.position as integer) as position,
-        unnested.recommended.product as product,
-        unnested.recommended.product_id as product_id,
-        unnested.recommended.sku as sku
+        {{ record_field('unnested.recommended', 'product') }} as product,
+        {{ record_field('unnested.recommended', 'product_id') }} as product_id,
+        {{ record_field('unnested.recommended', 'sku') }} as sku
     from unnested
     inner join identified
         on unnested.conversation_id = identified.conversation_id

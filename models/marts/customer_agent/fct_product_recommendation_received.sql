@@ -28,8 +28,8 @@ final as (
         recommendations.conversation_id,
         identified.profile_id,
         identified.channel,
-        list_transform(recommendations.products, lambda recommended: recommended.product) as products,
-        cast(len(recommendations.products) as integer) as product_count,
+        {{ list_map('recommendations.products', 'recommended', record_field('recommended', 'product')) }} as products,
+        cast({{ list_length('recommendations.products') }} as integer) as product_count,
         recommendations.recommendation_format as format
     from recommendations
     inner join identified

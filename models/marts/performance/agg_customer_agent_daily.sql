@@ -113,15 +113,13 @@ orders_daily as (
 
 daily_measures as (
 
-    select * from started_daily
-    union all by name
-    select * from resolved_daily
-    union all by name
-    select * from escalated_daily
-    union all by name
-    select * from recommendations_daily
-    union all by name
-    select * from orders_daily
+    {{ union_all_by_name({
+        'started_daily': ['conversations_started', 'started_conversations_resolved_by_agent'],
+        'resolved_daily': ['conversations_resolved_by_agent'],
+        'escalated_daily': ['conversations_escalated'],
+        'recommendations_daily': ['recommendations', 'products_recommended'],
+        'orders_daily': ['attributed_orders', 'ai_generated_sales'],
+    }, key_columns=['reporting_date', 'channel']) }}
 
 ),
 
@@ -153,7 +151,8 @@ final as (
         cast(conversations_resolved_by_agent as integer) as conversations_resolved_by_agent,
         cast(conversations_escalated as integer) as conversations_escalated,
         cast(started_conversations_resolved_by_agent as integer) as started_conversations_resolved_by_agent,
-        cast(started_conversations_resolved_by_agent as double) / nullif(conversations_started, 0) as resolution_rate,
+        cast(started_conversations_resolved_by_agent as {{ double_type() }})
+        / nullif(conversations_started, 0) as resolution_rate,
         cast(recommendations as integer) as recommendations,
         cast(products_recommended as integer) as products_recommended,
         cast(attributed_orders as integer) as attributed_orders,

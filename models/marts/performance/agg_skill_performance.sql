@@ -71,11 +71,11 @@ escalations_daily as (
 
 daily_measures as (
 
-    select * from invocations_daily
-    union all by name
-    select * from resolutions_daily
-    union all by name
-    select * from escalations_daily
+    {{ union_all_by_name({
+        'invocations_daily': ['invocations', 'conversations'],
+        'resolutions_daily': ['resolutions'],
+        'escalations_daily': ['escalations'],
+    }, key_columns=['reporting_date', 'skill']) }}
 
 ),
 

@@ -54,15 +54,16 @@ order_windows as (
 
 latest_touch_instants as (
 
-    select
-        order_windows.*,
-        touches.touch_at
-    from order_windows
-    asof inner join touches
-        on
-            order_windows.profile_id = touches.profile_id
-            and order_windows.window_hours = touches.window_hours
-            and order_windows.placed_at >= touches.touch_at
+    {{ asof_join(
+        left='order_windows',
+        right='touches',
+        by=['profile_id', 'window_hours'],
+        left_time='placed_at',
+        right_time='touch_at',
+        right_columns={'touch_at': 'touch_at'},
+        left_key=['order_id', 'window_hours'],
+        join_type='inner',
+    ) }}
 
 ),
 
@@ -75,29 +76,60 @@ covering_instants as (
 
 ),
 
-last_covering_instants as (
+ranked_covering_instants as (
 
     -- The latest covering instant; several window lengths can share it.
-    select *
+    select
+        order_id,
+        profile_id,
+        window_hours,
+        touch_at,
+        rank() over (partition by order_id order by touch_at desc) as instant_rank
     from covering_instants
-    qualify rank() over (partition by order_id order by touch_at desc) = 1
 
 ),
 
-last_touches as (
+last_covering_instants as (
+
+    select
+        order_id,
+        profile_id,
+        window_hours,
+        touch_at
+    from ranked_covering_instants
+    where instant_rank = 1
+
+),
+
+touches_at_last_instants as (
 
     select
         last_covering_instants.order_id,
         touches.conversation_id,
         touches.channel,
-        touches.touch_at
+        touches.touch_at,
+        row_number() over (
+            partition by last_covering_instants.order_id
+            order by {{ bytewise('touches.log_id') }} desc
+        ) as touch_rank
     from last_covering_instants
     inner join touches
         on
             last_covering_instants.profile_id = touches.profile_id
             and last_covering_instants.window_hours = touches.window_hours
             and last_covering_instants.touch_at = touches.touch_at
-    qualify row_number() over (partition by last_covering_instants.order_id order by touches.log_id desc) = 1
+
+),
+
+last_touches as (
+
+    select
+        order_id,
+        conversation_id,
+        channel,
+        touch_at
+    from touches_at_last_instants
+    where touch_rank = 1
 
 ),
 
@@ -113,7 +145,7 @@ final as (
         last_touches.channel,
         last_touches.touch_at,
         cast(
-            {{ dbt.datediff('last_touches.touch_at', 'orders.placed_at', 'millisecond') }} as double  -- noqa: LT05
+            {{ dbt.datediff('last_touches.touch_at', 'orders.placed_at', 'millisecond') }} as {{ double_type() }}  -- noqa: LT05
         ) / 3600000 as hours_since_touch
     from last_touches
     inner join orders

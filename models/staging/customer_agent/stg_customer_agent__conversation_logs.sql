@@ -105,16 +105,27 @@ duplicated_log_ids as (
 
 ),
 
+delivery_ranks as (
+
+    -- Every delivery of a re-delivered log_id, wherever it is (a log_id re-delivered
+    -- in another conversation stays in the first one), flagged when received first.
+    select
+        file_name,
+        line_number,
+        {{ is_first_received('log_id', 'received_at') }} as is_first_received
+    from deliveries
+    where log_id in (select duplicated_log_ids.log_id from duplicated_log_ids)
+
+),
+
 first_deliveries as (
 
-    -- The kept copy of each re-delivered log_id: the first received, wherever it is
-    -- (a log_id re-delivered in another conversation stays in the first one).
+    -- The kept copy of each re-delivered log_id.
     select
         file_name,
         line_number
-    from deliveries
-    where log_id in (select duplicated_log_ids.log_id from duplicated_log_ids)
-    qualify {{ is_first_received('log_id', 'received_at') }}
+    from delivery_ranks
+    where is_first_received
 
 ),
 
@@ -152,16 +163,15 @@ renamed as (
         {{ normalise_label('status') }} as status,
         {{ normalise_label('escalation_reason') }} as escalation_reason,
         {{ normalise_label_list('tags') }} as tags,
-        list_filter(
-            list_transform(
-                products,
-                lambda product: {
-                    'product_id': {{ clean_string('product.product_id') }},
-                    'sku': {{ clean_string('product.sku') }}
-                }
-            ),
-            lambda product: product.product_id is not null or product.sku is not null
-        ) as products,
+        {{ list_map_where(
+            record_list('products'),
+            'product',
+            make_record({
+                'product_id': clean_string(record_field('product', 'product_id')),
+                'sku': clean_string(record_field('product', 'sku')),
+            }),
+            record_field('product', 'product_id') ~ ' is not null or ' ~ record_field('product', 'sku') ~ ' is not null'
+        ) }} as products,
         lower({{ clean_string('recommendation_format') }}) as recommendation_format,
         {{ clean_string('profile_id') }} as profile_id,
         {{ normalise_email('email') }} as email,

@@ -21,11 +21,20 @@ profile_lines as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_first_received('profile_id, updated_at') }} as is_first_received
+    from profile_lines
+
+),
+
 deduplicated as (
 
     select *
-    from profile_lines
-    qualify {{ is_first_received('profile_id, updated_at') }}
+    from flagged
+    where is_first_received
 
 ),
 

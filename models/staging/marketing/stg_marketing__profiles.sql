@@ -20,14 +20,23 @@ profile_versions as (
 
 ),
 
+ranked_versions as (
+
+    select
+        *,
+        row_number() over (
+            partition by profile_id
+            order by updated_at desc nulls last, {{ bytewise('file_name') }} desc, line_number desc
+        ) as version_rank
+    from profile_versions
+
+),
+
 current_state as (
 
     select *
-    from profile_versions
-    qualify row_number() over (
-        partition by profile_id
-        order by updated_at desc nulls last, file_name desc, line_number desc
-    ) = 1
+    from ranked_versions
+    where version_rank = 1
 
 ),
 

@@ -12,8 +12,7 @@ unnested as (
 
     select
         order_id,
-        unnest(items) as item,
-        generate_subscripts(items, 1) as item_position
+        {{ unnest_list_with_position(record_list('items'), 'item', 'item_position') }}
     from orders
 
 ),
@@ -23,10 +22,10 @@ renamed as (
     select
         order_id,
         cast(item_position as integer) as item_position,
-        {{ clean_string('item.product_id') }} as product_id,
-        {{ clean_string('item.sku') }} as sku,
-        try_cast(item.quantity as double) as quantity,
-        try_cast(item.price as double) as price
+        {{ clean_string(record_field('item', 'product_id')) }} as product_id,
+        {{ clean_string(record_field('item', 'sku')) }} as sku,
+        {{ try_cast_double(record_field('item', 'quantity')) }} as quantity,
+        {{ try_cast_double(record_field('item', 'price')) }} as price
     from unnested
 
 )

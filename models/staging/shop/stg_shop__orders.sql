@@ -21,11 +21,20 @@ order_lines as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_first_received('order_id') }} as is_first_received
+    from order_lines
+
+),
+
 deduplicated as (
 
     select *
-    from order_lines
-    qualify {{ is_first_received('order_id') }}
+    from flagged
+    where is_first_received
 
 ),
 

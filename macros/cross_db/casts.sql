@@ -1,0 +1,12 @@
+{#- A string as a double, NULL when it is not a number (never an error). -#}
+{% macro try_cast_double(expression) -%}
+    {{- return(adapter.dispatch('try_cast_double', 'customer_agent_warehouse')(expression)) -}}
+{%- endmacro %}
+
+{% macro default__try_cast_double(expression) -%}
+    {{ target.schema }}.ca_try_cast_double({{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__try_cast_double(expression) -%}
+    try_cast({{ expression }} as double)
+{%- endmacro %}
