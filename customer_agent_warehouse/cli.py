@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("customer_agent_warehouse.validate", "run the Great Expectations suites"),
     "run": ("customer_agent_warehouse.pipeline", "the main job: sample data, build, validate, summary"),
     "summary": ("customer_agent_warehouse.pipeline", "print row counts of the built warehouse"),
+    "report": ("customer_agent_warehouse.report", "write the performance dashboard (HTML, offline)"),
     "bench": ("customer_agent_warehouse.bench", "measure generation, builds and validation"),
     "export": ("customer_agent_warehouse.activation.command", "write (and --push) Klaviyo API request bodies"),
 }
