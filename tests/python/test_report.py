@@ -1,8 +1,9 @@
 """Issue #12 (Pictures): `report` when the warehouse cannot give a dashboard, and the page of empty marts.
 
 Real DuckDB files, no dbt: a missing file, a file without the marts, a file locked by another process, an
-unwritable output, and marts with no rows (the page says so and still renders). The page drawn from a real
-`dbt build` is checked in a browser by test_report_browser.py.
+unwritable output, and marts with no rows (the page says so and still renders); and the dbt exposures list what
+the report reads and every metric. The page drawn from a real `dbt build` is checked in a browser by
+test_report_browser.py.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from customer_agent_warehouse.cli import main
 from customer_agent_warehouse.report import write_report
 from customer_agent_warehouse.report.charts import nice_scale
 from customer_agent_warehouse.report.data import REQUIRED_RELATIONS
+from tests.python.warehouse import PROJECT_ROOT
 
 EMPTY_MARTS_SQL = """
 create schema marts;
@@ -127,3 +130,22 @@ def test_the_default_warehouse_is_ca_duckdb_path(empty_marts: Path, tmp_path: Pa
 ])
 def test_axis_ticks_are_round_and_cover_the_largest_value(largest: float, ticks: list[float]) -> None:
     assert nice_scale(largest) == ticks
+
+
+def _exposures() -> dict[str, dict]:
+    document = yaml.safe_load((PROJECT_ROOT / "models" / "_exposures.yml").read_text())
+    return {exposure["name"]: exposure for exposure in document["exposures"]}
+
+
+def test_the_dashboard_exposure_lists_what_the_report_reads() -> None:
+    exposures = _exposures()
+    assert all(exposure["owner"]["name"] and "@" in exposure["owner"]["email"] for exposure in exposures.values())
+    dashboard = exposures["customer_agent_performance_dashboard"]
+    assert dashboard["depends_on"] == [f"ref('{relation.split('.')[1]}')" for relation in REQUIRED_RELATIONS]
+
+
+def test_the_semantic_layer_exposure_lists_every_metric() -> None:
+    semantic = yaml.safe_load((PROJECT_ROOT / "models" / "marts" / "performance" /
+                               "_performance__semantic_models.yml").read_text())
+    metrics = [f"metric('{metric['name']}')" for metric in semantic["metrics"]]
+    assert _exposures()["customer_agent_semantic_layer"]["depends_on"] == metrics
