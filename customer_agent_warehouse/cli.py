@@ -36,6 +36,7 @@ COMMANDS: dict[str, Command] = {
                        "Parquet files)"),
     "run": Command("customer_agent_warehouse.pipeline", "the main job: raw zone, build, validate, publish, summary"),
     "summary": Command("customer_agent_warehouse.pipeline", "print row counts of the serving copy"),
+    "report": Command("customer_agent_warehouse.report", "write the performance dashboard (HTML, offline)"),
     "bench": Command("customer_agent_warehouse.bench", "measure generation, builds and validation"),
     "export": Command("customer_agent_warehouse.activation.command", "write (and --push) Klaviyo API request "
                       "bodies"),

@@ -4,7 +4,7 @@ Usage::
 
     python -m customer_agent_warehouse validate [--duckdb-path PATH] [--report-dir DIR] [--suite NAME ...]
         [--followup-delay-hours H] [--validation-time ISO-8601] [--memory-limit 2GB] [--threads N]
-        [--expectations-dir DIR] [--no-data-docs]
+        [--expectations-dir DIR] [--data-docs]
 
 Suites are GX 1.x `ExpectationSuite` JSON files, one per table; `meta.table` ("schema.table") names the
 relation a suite validates. The warehouse is `--duckdb-path`, else `CA_DUCKDB_PATH`, else
@@ -45,10 +45,16 @@ invocation in `target/run_results.json` (`$DBT_TARGET_PATH` when set), else `var
 
 Report folder (default `reports/validation/`, `--report-dir`), rewritten on every run:
 
-* `index.html`      -- self-contained summary a person can open: suites, failures, samples of bad values;
+* `index.html`      -- self-contained summary a person can open: suites, failures, samples of bad values, a link to
+  each suite's page;
+* `suites/<suite>.html` -- the suite's page: every expectation with its columns, arguments, observed values and
+  sample of bad values, rendered from `suites/<suite>.json`;
 * `results.json`    -- the same as data: run, warehouse, per-suite statistics and failures;
 * `suites/<suite>.json` -- the full GX `ExpectationSuiteValidationResult` of each suite;
-* `data_docs/index.html` -- GX Data Docs (suites and validation results; styles load from CDNs).
+* `data_docs/index.html` -- only with `--data-docs`: GX Data Docs, whose pages load their styles and scripts from
+  CDNs (blank without the internet).
+
+Every page of the folder works offline: inline CSS, no script, no remote asset, relative links only.
 
 Exit codes: 0 all expectations passed; 1 an expectation failed; 2 the run could not start (warehouse
 missing or locked, a suite's table missing, a suite file invalid), with a one-line message on stderr.
@@ -150,6 +156,7 @@ class SuiteOutcome:
     elapsed_seconds: float
     failures: list[ExpectationFailure] = field(default_factory=list)
     result_path: Path | None = None
+    page_path: Path | None = None
 
     def line(self) -> str:
         status = "PASS" if self.success else "FAIL"
@@ -316,7 +323,7 @@ def validate_warehouse(
     followup_delay_hours: float | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
-    data_docs: bool = True,
+    data_docs: bool = False,
     progress: Progress | None = None,
     validation_time: dt.datetime | None = None,
 ) -> ValidationOutcome:
@@ -339,7 +346,7 @@ def validate_warehouse(
             runner = _GxRunner(database, duckdb_path, {"ca_followup_delay_hours": delay})
             try:
                 results = [runner.run(spec, validation_time, progress) for spec in specs]
-                outcomes = _write_suite_results(report, results)
+                outcomes = _write_suite_results(report, results, validation_time)
                 shutil.rmtree(report / "data_docs", ignore_errors=True)  # never leave an earlier run's docs
                 docs = runner.build_data_docs(report / "data_docs") if data_docs else None
             finally:
@@ -555,7 +562,35 @@ def _short_text(text: str, limit: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- report
-def _write_suite_results(report_dir: Path, results: list[tuple[SuiteOutcome, Any]]) -> list[SuiteOutcome]:
+# The report folder is fully offline: index.html and one page per suite (suites/<suite>.html, rendered here from
+# the suite's results JSON) use inline CSS only and link each other with relative links. GX Data Docs load their
+# styles and scripts from CDNs (blank without the internet), so they are built only on request (--data-docs).
+RESULT_FIELDS = ("observed_value", "element_count", "missing_count", "unexpected_count", "unexpected_percent")
+SHOWN_AS_COLUMNS = {"batch_id", "catch_exceptions", "column", "column_A", "column_B", "column_list", "column_set"}
+REPORT_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2rem; }
+th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } tr.pass td:first-child { color: #137333; font-weight: bold; }
+tr.fail td:first-child { color: #b3261e; font-weight: bold; } tr.fail { background: #fdf3f2; }
+code { font-size: .9em; } td.sample code, td.arguments code { word-break: break-all; white-space: pre-wrap; }
+.banner { padding: .6rem 1rem; border-radius: 4px; display: inline-block; font-weight: bold; }
+.banner.pass { background: #e6f4ea; color: #137333; } .banner.fail { background: #fce8e6; color: #b3261e; }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{REPORT_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _banner(success: bool, text: str) -> str:
+    return f'<p class="banner {"pass" if success else "fail"}">{html.escape(text)}</p>'
+
+
+def _write_suite_results(report_dir: Path, results: list[tuple[SuiteOutcome, Any]],
+                         validation_time: dt.datetime) -> list[SuiteOutcome]:
+    """suites/<suite>.json (the full GX result) and suites/<suite>.html (rendered from that JSON) per suite."""
     suites_dir = report_dir / "suites"
     shutil.rmtree(suites_dir, ignore_errors=True)
     suites_dir.mkdir(parents=True, exist_ok=True)
@@ -564,7 +599,10 @@ def _write_suite_results(report_dir: Path, results: list[tuple[SuiteOutcome, Any
         path = suites_dir / f"{outcome.name}.json"
         document = result if isinstance(result, dict) else result.to_json_dict()
         path.write_text(json.dumps(document, indent=2, default=str) + "\n")
-        written.append(SuiteOutcome(**{**outcome.__dict__, "result_path": path}))
+        page = suites_dir / f"{outcome.name}.html"
+        suite = SuiteOutcome(**{**outcome.__dict__, "result_path": path, "page_path": page})
+        page.write_text(_render_suite_page(suite, json.loads(path.read_text()), validation_time))
+        written.append(suite)
     return written
 
 
@@ -590,58 +628,110 @@ def _write_summary(outcome: ValidationOutcome) -> None:
     outcome.html_path.write_text(_render_html(outcome))
 
 
+def _failure_rows(failures: Iterable[ExpectationFailure], with_suite: bool) -> str:
+    esc = html.escape
+    return "".join(
+        "<tr>" + (f'<td><a href="suites/{esc(f.suite)}.html">{esc(f.suite)}</a></td>' if with_suite else "")
+        + f"<td><code>{esc(f.table)}</code></td><td><code>{esc(', '.join(f.columns))}</code></td>"
+        f"<td><code>{esc(f.expectation_type)}</code><br><small>{esc(f.description)}</small></td>"
+        f"<td>{'' if f.unexpected_count is None else f'{f.unexpected_count:,}'}</td>"
+        f'<td class="sample"><code>{esc(f.error or _short(f.sample, 1000))}</code></td></tr>'
+        for f in failures)
+
+
+def _failure_table(failures: list[ExpectationFailure], with_suite: bool) -> str:
+    if not failures:
+        return ""
+    suite_header = "<th>Suite</th>" if with_suite else ""
+    return (f"<h2>Failing expectations</h2><table><tr>{suite_header}<th>Table</th><th>Column(s)</th>"
+            "<th>Expectation</th><th>Unexpected</th><th>Sample of bad values</th></tr>"
+            f"{_failure_rows(failures, with_suite)}</table>")
+
+
 def _render_html(outcome: ValidationOutcome) -> str:
     esc = html.escape
     state = "All expectations passed" if outcome.success else f"{len(outcome.failures)} expectation(s) failed"
     rows = []
     for suite in outcome.suites:
-        link = f'<a href="suites/{esc(suite.name)}.json">JSON</a>'
         rows.append(
             f'<tr class="{"pass" if suite.success else "fail"}"><td>{"PASS" if suite.success else "FAIL"}</td>'
-            f"<td>{esc(suite.name)}</td><td><code>{esc(suite.table)}</code></td>"
+            f'<td><a href="suites/{esc(suite.name)}.html">{esc(suite.name)}</a></td>'
+            f"<td><code>{esc(suite.table)}</code></td>"
             f"<td>{suite.expectations - suite.failed}/{suite.expectations}</td>"
-            f"<td>{suite.elapsed_seconds:.2f}s</td><td>{link}</td></tr>")
-    failures = [
-        f"<tr><td>{esc(f.suite)}</td><td><code>{esc(f.table)}</code></td>"
-        f"<td><code>{esc(', '.join(f.columns))}</code></td>"
-        f"<td><code>{esc(f.expectation_type)}</code><br><small>{esc(f.description)}</small></td>"
-        f"<td>{'' if f.unexpected_count is None else f'{f.unexpected_count:,}'}</td>"
-        f'<td class="sample"><code>{esc(f.error or _short(f.sample, 1000))}</code></td></tr>'
-        for f in outcome.failures
-    ]
+            f"<td>{suite.elapsed_seconds:.2f}s</td>"
+            f'<td><a href="suites/{esc(suite.name)}.html">results</a> · '
+            f'<a href="suites/{esc(suite.name)}.json">JSON</a></td></tr>')
     docs = ""
     if outcome.data_docs_path:
-        docs = (f'<p>Full results rendered by Great Expectations: '
-                f'<a href="{esc(outcome.data_docs_path.relative_to(outcome.report_dir).as_posix())}">Data Docs</a></p>')
-    failure_section = (
-        "<h2>Failing expectations</h2><table><tr><th>Suite</th><th>Table</th><th>Column(s)</th><th>Expectation</th>"
-        "<th>Unexpected</th><th>Sample of bad values</th></tr>" + "".join(failures) + "</table>"
-    ) if failures else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Warehouse validation: {esc(state)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin-bottom: 2rem; }}
-th, td {{ border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }}
-th {{ background: #f3f3f3; }} tr.pass td:first-child {{ color: #137333; font-weight: bold; }}
-tr.fail td:first-child {{ color: #b3261e; font-weight: bold; }} code {{ font-size: .9em; }}
-td.sample code {{ word-break: break-all; }}
-.banner {{ padding: .6rem 1rem; border-radius: 4px; display: inline-block; font-weight: bold;
-  background: {"#e6f4ea" if outcome.success else "#fce8e6"}; color: {"#137333" if outcome.success else "#b3261e"}; }}
-</style></head><body>
-<h1>Customer Agent warehouse: validation</h1>
-<p class="banner">{esc(state)}</p>
+        docs = ("<p>Also rendered by Great Expectations (their pages load styles and scripts from CDNs: they need "
+                f'the internet): <a href="{esc(outcome.data_docs_path.relative_to(outcome.report_dir).as_posix())}">'
+                "GX Data Docs</a></p>")
+    body = f"""<h1>Customer Agent warehouse: validation</h1>
+{_banner(outcome.success, state)}
 <p>Warehouse <code>{esc(str(outcome.duckdb_path))}</code> (read-only), validated at
 {esc(outcome.validation_time.isoformat(timespec="seconds"))} UTC in {outcome.elapsed_seconds:.1f}s:
 {len(outcome.suites)} suites, {outcome.expectations} expectations.
 <code>followup_delay_hours</code> = {outcome.followup_delay_hours:g} ({esc(outcome.followup_delay_source)}).</p>
-{docs}
-<h2>Suites</h2><table><tr><th>Status</th><th>Suite</th><th>Table</th><th>Passed</th><th>Time</th><th>Result</th></tr>
+<h2>Suites</h2><table><tr><th>Status</th><th>Suite</th><th>Table</th><th>Passed</th><th>Time</th><th>Results</th></tr>
 {"".join(rows)}</table>
-{failure_section}
-<p><a href="results.json">results.json</a></p>
-</body></html>
-"""
+{_failure_table(outcome.failures, with_suite=True)}
+{docs}
+<p><a href="results.json">results.json</a></p>"""
+    return _page(f"Warehouse validation: {state}", body)
+
+
+def _arguments(kwargs: dict[str, Any]) -> str:
+    shown = {key: value for key, value in kwargs.items() if key not in SHOWN_AS_COLUMNS}
+    return "<br>".join(f"{html.escape(key)}: <code>{html.escape(value if isinstance(value, str) else _short(value))}"
+                       "</code>" for key, value in shown.items())
+
+
+def _observed(result: dict[str, Any]) -> str:
+    parts = []
+    for key in RESULT_FIELDS:
+        if result.get(key) is not None:
+            value = result[key]
+            text = f"{value:.4g}%" if key == "unexpected_percent" else _short(value, 200)
+            parts.append(f"{html.escape(key)}: <code>{html.escape(text)}</code>")
+    return "<br>".join(parts)
+
+
+def _expectation_rows(document: dict[str, Any], failures: list[ExpectationFailure]) -> list[str]:
+    """One row per expectation result, in suite order; a failure's sample is the one printed by the CLI."""
+    esc, samples, rows = html.escape, iter(failures), []
+    for item in document.get("results") or []:
+        config, result = item.get("expectation_config") or {}, item.get("result") or {}
+        success = bool(item.get("success"))
+        failure = None if success else next(samples, None)
+        error = _exception_message(item.get("exception_info"))
+        sample = (failure.error or _short(failure.sample, 1000)) if failure else (error or "")
+        rows.append(
+            f'<tr class="{"pass" if success else "fail"}"><td>{"PASS" if success else "FAIL"}</td>'
+            f"<td><code>{esc(str(config.get('type')))}</code><br><small>{esc(config.get('description') or '')}"
+            f"</small></td><td><code>{esc(', '.join(_columns(config.get('kwargs') or {}, config.get('meta') or {})))}"
+            f'</code></td><td class="arguments">{_arguments(config.get("kwargs") or {})}</td>'
+            f'<td>{_observed(result)}</td><td class="sample"><code>{esc(sample)}</code></td></tr>')
+    return rows
+
+
+def _render_suite_page(suite: SuiteOutcome, document: dict[str, Any], validation_time: dt.datetime) -> str:
+    """The suite's own result page, from its results JSON (GX `ExpectationSuiteValidationResult`)."""
+    esc = html.escape
+    passed = suite.expectations - suite.failed
+    state = f"{'PASS' if suite.success else 'FAIL'}: {passed}/{suite.expectations} expectations passed"
+    rows = _expectation_rows(document, suite.failures)
+    if document.get("error"):
+        rows = [f'<tr class="fail"><td>FAIL</td><td colspan="5"><code>{esc(str(document["error"]))}</code></td></tr>']
+    body = f"""<p><a href="../index.html">&larr; all suites</a></p>
+<h1>Suite {esc(suite.name)}</h1>
+{_banner(suite.success, state)}
+<p>Table <code>{esc(suite.table)}</code>, validated at {esc(validation_time.isoformat(timespec="seconds"))} UTC in
+{suite.elapsed_seconds:.2f}s. Full result: <a href="{esc(suite.name)}.json">{esc(suite.name)}.json</a>.</p>
+{_failure_table(suite.failures, with_suite=False)}
+<h2>Expectations</h2><table><tr><th>Status</th><th>Expectation</th><th>Column(s)</th><th>Arguments</th>
+<th>Observed</th><th>Sample of bad values</th></tr>
+{"".join(rows)}</table>"""
+    return _page(f"Suite {suite.name}: {state}", body)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -662,7 +752,9 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_argument(parser)
     parser.add_argument("--validation-time", type=_parse_time, metavar="ISO-8601",
                         help="latest acceptable event time (default: now, UTC), e.g. 2026-11-21T00:00:00Z")
-    parser.add_argument("--no-data-docs", action="store_true", help="skip building GX Data Docs")
+    parser.add_argument("--data-docs", action=argparse.BooleanOptionalAction, default=False,
+                        help="also build GX Data Docs in data_docs/ (their pages load styles and scripts from CDNs, "
+                             "so they need the internet; the project's own pages do not); default: not built")
 
 
 def _parse_time(text: str) -> dt.datetime:
@@ -689,7 +781,7 @@ def run_validate(args: argparse.Namespace) -> int:
         outcome = validate_warehouse(
             duckdb_path, args.expectations_dir, args.report_dir, suites=args.suites,
             followup_delay_hours=args.followup_delay_hours, memory_limit=args.memory_limit, threads=args.threads,
-            data_docs=not args.no_data_docs, progress=print_suite, validation_time=args.validation_time,
+            data_docs=args.data_docs, progress=print_suite, validation_time=args.validation_time,
         )
     except ValidationSetupError as error:
         print(str(error), file=sys.stderr)
