@@ -153,7 +153,18 @@ def row_counts(connection: Any) -> dict[str, Any]:
             "select source, sum(lines_read), sum(staged), sum(duplicates), sum(rejected), count(*) "
             "from audit.reconciliation group by source order by source").fetchall()
         counts.update({f"audit.reconciliation[{row[0]}]": row for row in totals})
+    if "audit.ingestion_manifest" in existing:
+        counts["audit.ingestion_manifest"] = manifest_findings(connection)
     return counts
+
+
+def manifest_findings(connection: Any) -> list[str]:
+    """What a person must look at in the ingestion manifest: files not fully read, files changed after ingestion."""
+    rows = connection.execute(
+        "select coalesce(change, status) as finding, count(*) from audit.ingestion_manifest "
+        "where status in ('partially_ingested', 'quarantined', 'ignored') or change in ('rewritten', 'removed') "
+        "group by all order by all").fetchall()
+    return [f"{count:,} {finding}" for finding, count in rows]
 
 
 def evaluated_as_of(connection: Any) -> str | None:
@@ -174,6 +185,10 @@ def print_counts(path: Path, counts: dict[str, Any]) -> None:
             source, lines_read, staged, duplicates, rejected, files = count
             print(f"  raw {source:<18} {files:>5} files {lines_read:>11,} lines = {staged:>11,} staged "
                   f"+ {duplicates:>9,} duplicates + {rejected:>7,} rejected")
+        elif relation == "audit.ingestion_manifest":
+            if count:
+                print(f"  raw files to look at: {', '.join(count)} (audit.ingestion_manifest: status, change, "
+                      "error, fix)")
         else:
             shown = "missing" if count is None else f"{count:,}"
             print(f"  {relation:<45} {shown:>12} rows")

@@ -423,6 +423,8 @@ def test_a_file_rewritten_or_removed_after_ingestion_is_reported_not_reread(ware
     assert (gone["change"], gone["is_present"]) == ("removed", False)
     assert warehouse.query(f"select log_id from {STAGED_LOGS} "
                            "where log_id like 'r%' order by 1") == [("r1",), ("r2",), ("r3",)]
+    summary = warehouse.cli("summary", "--build-file")
+    assert "raw files to look at: 1 removed, 1 rewritten" in summary.stdout, summary.stdout + summary.stderr
 
 
 def test_a_log_id_reused_by_another_conversation_gives_the_same_result_incrementally(tmp_path: Path) -> None:
