@@ -196,9 +196,7 @@ def print_counts(path: Path, counts: dict[str, Any]) -> None:
 
 def summary_path(settings: Settings, build_file: bool) -> Path:
     """The serving copy (what BI tools see), else the build file when nothing was published yet."""
-    if build_file or not settings.serving.is_file():
-        return settings.duckdb_path
-    return settings.serving
+    return settings.duckdb_path if build_file else settings.readable_warehouse
 
 
 def print_summary(settings: Settings, build_file: bool = False) -> str | None:

@@ -125,6 +125,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_PG_USER", "postgres", "its user"),
     Variable("CA_PG_PASSWORD", "", "its password"),
     Variable("CA_PG_DATABASE", "customer_agent", "its database"),
+    Variable("CA_PG_THREADS", "4", "dbt threads of the postgres target", _positive_int),
     Variable("CA_SPARK_MASTER", "local[2]", "Spark master of the spark target"),
     Variable("CA_SPARK_WAREHOUSE", "data/spark-warehouse", "folder of Spark's managed tables", _path),
     Variable("CA_SPARK_DRIVER_MEMORY", "4g", "Spark driver JVM heap"),
@@ -134,6 +135,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_SPARK_USER", "dbt", "its user"),
     Variable("CA_KLAVIYO_BASE_URL", "https://a.klaviyo.com", "API base URL for `export --push`", _url),
     Variable("CA_KLAVIYO_API_KEY", "", "private API key for `export --push`"),
+    Variable("CA_CHROMIUM", "chromium on PATH", "the Chromium binary of the report tests (scripts/install_chromium.sh)",
+             _path),
 )
 VARIABLES_BY_NAME = {variable.name: variable for variable in VARIABLES}
 
@@ -177,6 +180,11 @@ class Settings:
         """The serving copy: CA_DUCKDB_SERVING_PATH, else `serving/<build file name>` beside the build file (the
         same file name, so the DuckDB catalog a BI tool sees has the build's name)."""
         return self.serving_path or self.duckdb_path.parent / SERVING_FOLDER / self.duckdb_path.name
+
+    @property
+    def readable_warehouse(self) -> Path:
+        """What a reader opens: the serving copy, else the build file while nothing was published yet."""
+        return self.serving if self.serving.is_file() else self.duckdb_path
 
     def dbt_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a dbt subprocess needs: absolute paths, so the working directory does not matter."""

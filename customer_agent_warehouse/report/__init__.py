@@ -105,14 +105,14 @@ def write_report(duckdb_path: Path, out: Path = DEFAULT_REPORT_PATH,
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duckdb-path", type=Path,
-                        help="warehouse file to read (default: the serving copy, CA_DUCKDB_SERVING_PATH, so a running build "
-                             "never blocks the report)")
+                        help="warehouse file to read (default: the serving copy, so a running build never blocks "
+                             "the report; the build file CA_DUCKDB_PATH while nothing is published)")
     parser.add_argument("--out", type=Path, default=DEFAULT_REPORT_PATH,
                         help="HTML file to write (default reports/dashboard.html)")
 
 
 def run_report(args: argparse.Namespace) -> int:
-    duckdb_path = args.duckdb_path or load_settings().serving
+    duckdb_path = args.duckdb_path or load_settings().readable_warehouse
     try:
         outcome = write_report(duckdb_path, args.out)
     except ReportError as error:

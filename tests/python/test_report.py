@@ -8,6 +8,7 @@ test_report_browser.py.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -115,13 +116,19 @@ def test_empty_marts_give_a_page_that_says_so(empty_marts: Path, tmp_path: Path,
     assert not list(out.parent.glob(".*.tmp")), "the temporary file was renamed into place"
 
 
-def test_the_default_warehouse_is_ca_duckdb_path(empty_marts: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_default_warehouse_is_the_serving_copy_else_the_build_file(empty_marts: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    serving = tmp_path / "published" / "copy.duckdb"
     monkeypatch.setenv("CA_DUCKDB_PATH", str(empty_marts))
+    monkeypatch.setenv("CA_DUCKDB_SERVING_PATH", str(serving))
     code, out, _ = run_report(capsys, "--out", str(tmp_path / "d.html"))
     assert code == 0 and str(tmp_path / "d.html") in out
-    assert str(empty_marts) in (tmp_path / "d.html").read_text()
+    assert str(empty_marts) in (tmp_path / "d.html").read_text(), "nothing published: the build file"
+    serving.parent.mkdir()
+    shutil.copy2(empty_marts, serving)
+    code, out, _ = run_report(capsys, "--out", str(tmp_path / "s.html"))
+    assert code == 0 and str(serving) in (tmp_path / "s.html").read_text(), "the serving copy once published"
 
 
 @pytest.mark.parametrize(("largest", "ticks"), [
