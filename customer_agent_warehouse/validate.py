@@ -20,7 +20,7 @@ Route (how expectations are evaluated) -- in the database, through GX's SQL data
   expectation fails with `IndexError: list index out of range` (GX issues #10738, #11579). GX fetches a
   metric's rows after closing the SQLAlchemy connection it ran on; closing rolls the connection back, and
   `duckdb_engine`'s cursor *is* the DuckDB connection (duckdb_engine issue #1087), so the pending result is
-  dropped and the fetch returns `[]`. `ge_duckdb.py` fixes it at the DB-API layer: SQLAlchemy's `creator=`
+  dropped and the fetch returns `[]`. `ge_connection.py` fixes it at the DB-API layer: SQLAlchemy's `creator=`
   hands out connections whose every cursor is an independent DuckDB cursor on one read-only database.
 * SQLAlchemy must be 2.0.x: with 2.1, `duckdb_engine`'s column reflection queries `pg_catalog.pg_collation`
   (absent in DuckDB), GX falls back to an unqualified `SELECT * FROM <table>` and schema-qualified tables
@@ -289,7 +289,7 @@ def open_warehouse(duckdb_path: Path, memory_limit: str | None, threads: int | N
         raise ValidationSetupError(f"validate: {error}") from None
     import duckdb
 
-    from customer_agent_warehouse.ge_duckdb import open_read_only
+    from customer_agent_warehouse.ge_connection import open_read_only
 
     try:
         connection = open_read_only(duckdb_path, memory_limit=memory_limit, threads=threads)
@@ -409,7 +409,7 @@ class _GxRunner:
             ProgressBarsConfig,
         )
 
-        from customer_agent_warehouse.ge_duckdb import connection_factory, session_setup
+        from customer_agent_warehouse.ge_connection import connection_factory, session_setup
 
         _silence_native_shutdown_noise_at_exit()
         self._gx = gx

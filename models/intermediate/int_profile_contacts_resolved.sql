@@ -4,7 +4,7 @@
     theirs. One row per contact value with the profile that owns it; when
     several profiles share a contact, the most recently updated profile wins,
     then the smallest profile_id. The one place of that rule, read by
-    int_conversations_identified and int_orders_attributed_to_profiles.
+    int_conversations_identified and int_orders_matched_to_profiles.
 -#}
 
 with

@@ -17,7 +17,7 @@ recommendations as (
 
 orders as (
 
-    select * from {{ ref('int_orders_attributed_to_profiles') }}
+    select * from {{ ref('int_orders_matched_to_profiles') }}
 
 ),
 

@@ -297,7 +297,7 @@ def test_anonymous_conversations_never_appear(built: tuple[Warehouse, dict]) -> 
 
 def test_orders_are_attributed_by_profile_id_else_current_email(built: tuple[Warehouse, dict]) -> None:
     warehouse, _ = built
-    assert warehouse.rows("intermediate.int_orders_attributed_to_profiles",
+    assert warehouse.rows("intermediate.int_orders_matched_to_profiles",
                           ["order_id", "profile_id", "matched_by"], order_by="order_id") == [
         {"order_id": "o-ann", "profile_id": "p_ann", "matched_by": "profile_id"},
         {"order_id": "o-cat", "profile_id": "p_cat", "matched_by": "email"},

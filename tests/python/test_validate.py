@@ -440,7 +440,7 @@ def test_route_keeps_results_after_the_connection_is_closed(clean_warehouse: Pat
     """The duckdb_engine trap: GX fetches after `with engine.connect()` has closed (rolled back) the connection."""
     import sqlalchemy as sa
 
-    from customer_agent_warehouse.ge_duckdb import connection_factory, open_read_only, session_setup
+    from customer_agent_warehouse.ge_connection import connection_factory, open_read_only, session_setup
 
     database = open_read_only(clean_warehouse)
     engine = sa.create_engine(f"duckdb:///{clean_warehouse}",

@@ -21,7 +21,7 @@ with
 
 orders as (
 
-    select * from {{ ref('int_orders_attributed_to_profiles') }}
+    select * from {{ ref('int_orders_matched_to_profiles') }}
 
 ),
 
