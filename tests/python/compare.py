@@ -3,9 +3,9 @@
 A `Reader` lists a relation's columns and fetches its rows; values are normalised to one Python form so
 that equal data compares equal across engines: lists (DuckDB lists, PostgreSQL arrays, Spark arrays) keep
 their order as tuples, records (structs, jsonb objects, Spark rows) become sorted (field, value) tuples,
-timestamps are naive UTC datetimes, numbers become decimals (exact ones as they are, 42.5000 = 42.5;
-doubles rounded to 12 significant digits, as sums in another order may differ in the last bit, and as
-a record's JSON number may be another engine's decimal), and a NULL sorts first.
+a missing field of a record is a null one, timestamps are naive UTC datetimes, decimals compare exactly
+(42.5000 = 42.5) and doubles become decimals of 12 significant digits (sums in another order may differ
+in the last bit; a record's JSON number may be another engine's decimal), and a NULL sorts first.
 `assert_same_relations` fails with the first differing rows of every relation that differs.
 
     assert_same_relations(DuckDBReader(path), PostgresReader(connect), ["marts.fct_conversation_started"])
@@ -47,8 +47,8 @@ def normalise(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple):
         return tuple(normalise(element) for element in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(key), normalise(item)) for key, item in value.items()))
+    if isinstance(value, dict):  # a missing field and a null field are the same (jsonb records vs structs)
+        return tuple(sorted((str(key), normalise(item)) for key, item in value.items() if item is not None))
     if hasattr(value, "asDict"):  # a Spark Row
         return normalise(value.asDict(recursive=True))
     return str(value)
@@ -58,8 +58,19 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def _order(value: Any) -> tuple:
+    """A sort key in which equal values of different types (1, Decimal('1')) sort alike."""
+    if value is None:
+        return (0,)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return (1, Decimal(value))
+    if isinstance(value, tuple):
+        return (2, tuple(_order(element) for element in value))
+    return (3, type(value).__name__, str(value))
+
+
 def _sort_key(row: Row) -> tuple:
-    return tuple((value is not None, repr(value)) for value in row)
+    return tuple(_order(value) for value in row)
 
 
 def snapshot(reader: Reader, relation: str, exclude_columns: Iterable[str] = ()) -> tuple[list[str], list[Row]]:

@@ -1,0 +1,205 @@
+"""The warehouse on a real PostgreSQL server: the same results as DuckDB, the engine's contract types,
+the dbt unit tests, and the BI and activation roles.
+
+One generated raw zone is built with the real `dbt build` on DuckDB, and loaded (the project's raw
+loader, COPY) and built with the real `dbt build --target postgres` into a fresh PostgreSQL database;
+then new raw files arrive and both are built again, incrementally. After each build every staging,
+intermediate, mart, segment and audit relation is compared row by row, event ids, lists, timestamps and
+decimals included. The database uses a linguistic (ICU) collation on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from psycopg2 import errors
+
+from customer_agent_warehouse.postgres_server import PostgresServer
+from tests.python.compare import DuckDBReader, assert_same_relations, differences
+from tests.python.conftest import new_database
+from tests.python.postgres import PostgresWarehouse
+from tests.python.warehouse import PROJECT_ROOT, Warehouse
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+# A fixed as_of, and files read whole however recently they were written: both builds see the same data.
+VARS = {"as_of": "2026-11-20T12:00:00Z", "raw_file_settle_seconds": 0}
+# When a build or a load ran, not what it computed.
+BUILD_TIME_COLUMNS = ["loaded_at", "processed_at", "raw_loaded_at", "first_seen_at", "ingested_at", "checked_at",
+                      "first_seen_ns", "ingested_ns", "checked_ns"]
+
+
+@dataclass
+class BothEngines:
+    duckdb: Warehouse
+    postgres: PostgresWarehouse
+
+    def relations(self) -> list[str]:
+        """Every staging, intermediate, mart, segment and audit relation of the DuckDB build."""
+        return [f"{schema}.{name}" for schema, name in self.duckdb.query(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'marts', 'segments', 'audit') order by all")]
+
+    def build(self) -> None:
+        self.duckdb.build()
+        self.postgres.load()
+        self.postgres.build()
+
+    def assert_equal(self) -> None:
+        assert_same_relations(DuckDBReader(str(self.duckdb.db)), self.postgres.reader(), self.relations(),
+                              exclude_columns=BUILD_TIME_COLUMNS)
+
+
+def _generate(raw: Path, prefix: str, conversations: int) -> None:
+    subprocess.run([sys.executable, "-m", "customer_agent_warehouse", "generate", "--conversations",
+                    str(conversations), "--seed", "11", "--start-date", "2026-11-01", "--days", "20",
+                    "--file-prefix", prefix, "--workers", "1", "--quiet", "--out", str(raw)],
+                   cwd=PROJECT_ROOT, check=True)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer) -> Iterator[BothEngines]:
+    root = tmp_path_factory.mktemp("both_engines")
+    duckdb_warehouse = Warehouse(root=root / "duckdb", vars=VARS)
+    _generate(duckdb_warehouse.raw, "a", 800)
+    database = new_database(postgres_server)
+    engines = BothEngines(duckdb_warehouse, PostgresWarehouse(root=root / "postgres", vars=VARS, server=postgres_server,
+                                                              database=database, raw_zone=duckdb_warehouse.raw))
+    engines.build()
+    yield engines
+    postgres_server.drop_database(database)
+
+
+def test_every_relation_on_postgres_equals_duckdb_row_by_row(both: BothEngines) -> None:
+    relations = both.relations()
+    assert {"marts.fct_conversation_started", "marts.fct_customer_agent_events", "marts.agg_customer_agent_daily",
+            "segments.seg_recommendation_followup", "intermediate.int_status_changes_detected",
+            "audit.rejected_records", "audit.reconciliation"} <= set(relations)
+    assert len(relations) >= 35
+    for relation in ("segments.seg_recommended_not_purchased", "audit.rejected_records"):
+        assert both.postgres.query(f"select count(*) from {relation}")[0][0] > 0, f"{relation} must not be empty"
+    both.assert_equal()
+
+
+def test_after_new_files_an_incremental_build_still_equals_duckdb(both: BothEngines) -> None:
+    before = both.postgres.query("select count(*) from marts.fct_conversation_started")[0][0]
+    _generate(both.duckdb.raw, "b", 200)
+    both.build()
+    assert both.postgres.query("select count(*) from marts.fct_conversation_started")[0][0] > before
+    both.assert_equal()
+
+
+def test_the_comparison_reports_a_changed_row(both: BothEngines) -> None:
+    both.postgres.query(
+        "create schema if not exists tampered; "
+        "drop table if exists tampered.fct_conversation_escalated; "
+        "create table tampered.fct_conversation_escalated as select * from marts.fct_conversation_escalated; "
+        "update tampered.fct_conversation_escalated set tags = array['tampered'] "
+        "where event_id = (select min(event_id) from tampered.fct_conversation_escalated)")
+    difference = differences(DuckDBReader(str(both.duckdb.db)), both.postgres.reader(),
+                             "marts.fct_conversation_escalated", right_relation="tampered.fct_conversation_escalated")
+    assert difference is not None
+    assert "1 only in duckdb, 1 only in postgres" in difference
+    assert "('tampered',)" in difference
+
+
+def test_contracts_have_the_postgres_types(both: BothEngines) -> None:
+    types = {(table, column): (data_type, udt) for table, column, data_type, udt in both.postgres.query(
+        "select table_name, column_name, data_type, udt_name from information_schema.columns "
+        "where table_schema in ('marts', 'segments')")}
+    assert types["fct_conversation_resolved", "event_id"] == ("text", "text")
+    assert types["fct_conversation_resolved", "resolved_at"] == ("timestamp without time zone", "timestamp")
+    assert types["fct_conversation_resolved", "tags"] == ("ARRAY", "_text")
+    assert types["fct_conversation_resolved", "resolution_seconds"] == ("double precision", "float8")
+    assert types["fct_product_recommendation_received", "products"] == ("ARRAY", "_text")
+    assert types["fct_product_recommendation_received", "product_count"] == ("integer", "int4")
+    assert types["seg_started_conversation", "channels"] == ("ARRAY", "_text")
+    assert types["fct_attributed_orders", "value"] == ("numeric", "numeric")
+
+
+def test_the_dbt_unit_tests_pass_on_postgres(both: BothEngines) -> None:
+    both.postgres.dbt("test", "--select", "test_type:unit")
+    results = json.loads((both.postgres.root / "target" / "run_results.json").read_text())["results"]
+    unit_tests = [result for result in results if result["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) >= 40, f"expected the project's unit tests, found {len(unit_tests)}"
+    assert [result["unique_id"] for result in unit_tests if result["status"] != "pass"] == []
+
+
+# ---------------------------------------------------------------- roles and personal data
+
+@pytest.fixture
+def login(both: BothEngines) -> Iterator:
+    """Connect as a new login user that is a member of a group role (ca_bi, ca_activation)."""
+    users: list[str] = []
+
+    def connect(group: str):
+        user, password = f"ca_test_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        both.postgres.query(f"create role {user} login password '{password}' in role {group}")
+        users.append(user)
+        return both.postgres.connect(user=user, password=password)
+
+    yield connect
+    for user in users:
+        both.postgres.query(f"drop role if exists {user}")
+
+
+def _can_select(connection, sql: str) -> bool:
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(sql)
+            cursor.fetchall()
+        except errors.InsufficientPrivilege:
+            return False
+    return True
+
+
+def test_the_bi_role_reads_the_marts_but_no_personal_data(login) -> None:
+    with closing(login("ca_bi")) as bi:
+        assert _can_select(bi, "select reporting_date, channel, resolution_rate from marts.agg_customer_agent_daily")
+        assert _can_select(bi, "select * from marts.agg_skill_performance")
+        assert _can_select(bi, "select * from marts.fct_attributed_orders")
+        assert _can_select(bi, "select * from marts.dim_conversations")
+        assert _can_select(bi, "select event_id, started_at, profile_id, channel from marts.fct_conversation_started")
+        assert _can_select(bi, "select event_id, metric_name, tags, products from marts.fct_customer_agent_events")
+        # Message text, email and phone: refused, whatever the relation.
+        assert not _can_select(bi, "select first_message from marts.fct_conversation_started")
+        assert not _can_select(bi, "select * from marts.fct_conversation_started")
+        assert not _can_select(bi, "select first_message from marts.fct_customer_agent_events")
+        assert not _can_select(bi, "select email, phone_number from segments.seg_started_conversation")
+        assert not _can_select(bi, "select message_text, email from staging.stg_customer_agent__conversation_logs")
+        assert not _can_select(bi, "select first_message from intermediate.int_conversations_aggregated")
+        assert not _can_select(bi, "select * from staging.base_customer_agent__log_lines")
+        assert not _can_select(bi, "select raw_line from audit.rejected_records")
+        assert not _can_select(bi, "select raw_line from raw.conversation_log_lines")
+
+
+def test_the_activation_role_reads_the_segments_with_their_contacts(login) -> None:
+    with closing(login("ca_activation")) as activation:
+        for segment in ("seg_started_conversation", "seg_recommended_not_purchased", "seg_escalated_recent",
+                        "seg_recommendation_followup"):
+            contacts = f"select profile_id, email, phone_number, email_consent from segments.{segment}"
+            assert _can_select(activation, contacts)
+        assert not _can_select(activation, "select * from marts.fct_conversation_started")
+        assert not _can_select(activation, "select * from staging.stg_marketing__profiles")
+        assert not _can_select(activation, "select raw_line from audit.rejected_records")
+        assert not _can_select(activation, "select raw_line from raw.profile_lines")
+
+
+def test_a_login_without_a_role_reads_nothing(both: BothEngines) -> None:
+    user, password = f"ca_test_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    both.postgres.query(f"create role {user} login password '{password}'")
+    try:
+        with closing(both.postgres.connect(user=user, password=password)) as nobody:
+            assert not _can_select(nobody, "select * from marts.agg_customer_agent_daily")
+            assert not _can_select(nobody, "select profile_id from segments.seg_started_conversation")
+    finally:
+        both.postgres.query(f"drop role if exists {user}")
+
