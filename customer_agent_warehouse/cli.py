@@ -29,8 +29,10 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "generate": Command("customer_agent_warehouse.generate", "write a realistic raw zone"),
-    "build": Command("customer_agent_warehouse.pipeline", "run dbt build on the raw zone, then publish the serving "
-                     "copy"),
+    "load": Command("customer_agent_warehouse.loading", "load the raw zone into a server target's raw tables "
+                    "(postgres)"),
+    "build": Command("customer_agent_warehouse.pipeline", "run dbt build on the raw zone (after `load` on a server "
+                     "target), then publish the serving copy"),
     "validate": Command("customer_agent_warehouse.validate", "run the Great Expectations suites"),
     "publish": Command("customer_agent_warehouse.serving", "publish the build file as the serving copy (and "
                        "Parquet files)"),

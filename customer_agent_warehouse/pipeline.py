@@ -16,6 +16,7 @@ from typing import Any
 
 from customer_agent_warehouse.arguments import add_dbt_arguments, add_parquet_argument, positive_int
 from customer_agent_warehouse.dbt_runner import DbtRunner, build_arguments
+from customer_agent_warehouse.loading import run_load_step
 from customer_agent_warehouse.locking import BuildLock, ensure_not_being_built, lock_path_for
 from customer_agent_warehouse.raw_zone_check import raw_zone_error, raw_zone_problem
 from customer_agent_warehouse.serving import open_read_only, print_published, publish
@@ -119,11 +120,13 @@ def build_lock(settings: Settings, target: str) -> BuildLock:
 def build_validate_publish(settings: Settings, args: argparse.Namespace, validate: bool) -> int:
     check_raw_zone(settings, args.vars, args.target)
     with build_lock(settings, args.target) as lock:
+        run_load_step(settings, args.target, args.vars, args.full_refresh)  # server targets: raw tables first
         returncode = run_dbt_build(settings, args, lock)
         if returncode == 0 and validate:
             returncode = run_validation(settings, args.target)
         if returncode != 0:
-            print(f"==> nothing published: the serving copy {settings.serving} is the last good one", flush=True)
+            if args.target == "duckdb":
+                print(f"==> nothing published: the serving copy {settings.serving} is the last good one", flush=True)
             return returncode
         if args.target == "duckdb" and not args.no_publish:
             print_published(publish(settings, args.parquet))

@@ -25,12 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from customer_agent_warehouse.ingest.listing import list_source
+from customer_agent_warehouse.ingest.listing import IGNORED, QUARANTINED, list_source
 from customer_agent_warehouse.ingest.reader import LINE_SCHEMA, read_lines
 from customer_agent_warehouse.ingest.registry import (
     MANIFEST_SCHEMA,
     TIMESTAMP_COLUMNS,
     ManifestRow,
+    PlannedRead,
     manifest_table,
     normalised_root,
     plan_source,
@@ -42,12 +43,46 @@ from customer_agent_warehouse.ingest.sources import RAW_SCHEMA, RAW_TABLES, SOUR
 _PG_TYPES = {pa.string(): "text", pa.int64(): "bigint", pa.bool_(): "boolean", pa.timestamp("us"): "timestamp"}
 
 
+#: What became of each file of a load, in the order the summary line names them.
+FILE_OUTCOMES = ("new", "appended", "unchanged", "quarantined", "ignored", "rewritten", "removed")
+
+
 @dataclass(frozen=True)
 class LoadSummary:
+    """One source folder's load: lines loaded and how many files had each outcome (FILE_OUTCOMES)."""
+
     source: str
-    files_read: int
     lines_loaded: int
-    files_listed: int
+    files: dict[str, int]
+
+    @property
+    def files_read(self) -> int:
+        return self.files["new"] + self.files["appended"]
+
+    @property
+    def files_listed(self) -> int:
+        return sum(self.files.values())
+
+
+def file_outcome(row: ManifestRow, read: PlannedRead | None) -> str:
+    """A file's outcome: read whole (`new`, also on a full refresh), read from where it stopped (`appended`,
+    also a provisional last line read again), not read (`unchanged`, or `rewritten` / `removed` after it was
+    ingested, reported in the manifest), or never opened (`quarantined`, `ignored`)."""
+    if row.status in (QUARANTINED, IGNORED):
+        return row.status
+    if read is not None:
+        return "appended" if read.start_line > 1 else "new"
+    if not row.is_present:
+        return "removed"
+    return "rewritten" if row.change == "rewritten" else "unchanged"
+
+
+def _outcome_counts(rows: dict[str, ManifestRow], reads: list[PlannedRead]) -> dict[str, int]:
+    read_by_name = {read.entry.name: read for read in reads}
+    counts = dict.fromkeys(FILE_OUTCOMES, 0)
+    for name, row in rows.items():
+        counts[file_outcome(row, read_by_name.get(name))] += 1
+    return counts
 
 
 def _manifest_columns() -> list[tuple[str, str]]:
@@ -204,7 +239,7 @@ def load_source(connection, root: Path, source: str, *, full_refresh: bool = Fal
         plan.rows[planned.entry.name] = row
     with connection, connection.cursor() as cursor:
         _write_rows(cursor, files_table, list(plan.rows.values()))
-    return LoadSummary(source, len(plan.reads), lines_loaded, len(plan.rows))
+    return LoadSummary(source, lines_loaded, _outcome_counts(plan.rows, plan.reads))
 
 
 def load_raw_zone(connection, raw_path: str | Path, *, full_refresh: bool = False, settle_seconds: float = 60,

@@ -50,7 +50,6 @@ class BothEngines:
 
     def build(self) -> None:
         self.duckdb.build()
-        self.postgres.load()
         self.postgres.build()
 
     def assert_equal(self) -> None:
