@@ -20,7 +20,7 @@ named in `variables` (e.g. `ca_followup_delay_hours`, read with `getvariable(...
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,10 @@ def open_read_only(
     return duckdb.connect(str(duckdb_path), read_only=True, config=config)
 
 
-def session_setup(variables: Mapping[str, float | int | str], file_search_path: Path | None = None) -> SessionSetup:
+Variable = float | int | str | Sequence[str]
+
+
+def session_setup(variables: Mapping[str, Variable], file_search_path: Path | None = None) -> SessionSetup:
     """Settings applied to every cursor: UTC session time zone, suite variables, where relative files resolve."""
     statements = ["SET TimeZone = 'UTC'"]
     if file_search_path is not None:
@@ -98,9 +101,11 @@ def connection_factory(
     return create
 
 
-def _sql_literal(value: float | int | str) -> str:
+def _sql_literal(value: Variable) -> str:
     if isinstance(value, bool):
         raise TypeError("booleans are not supported as DuckDB variables here")
     if isinstance(value, (int, float)):
         return repr(value)
+    if not isinstance(value, str):  # a list of strings: a DuckDB VARCHAR[]
+        return "[" + ", ".join(_sql_literal(str(item)) for item in value) + "]::varchar[]"
     return "'" + str(value).replace("'", "''") + "'"

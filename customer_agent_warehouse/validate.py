@@ -37,7 +37,9 @@ Route (how expectations are evaluated) -- in the database, through GX's SQL data
   when the expectation failed.
 
 Dynamic values: timestamps are bounded by the suite parameter `validation_time` (`{"$PARAMETER":
-"validation_time"}`): the UTC time this run started, or `--validation-time`. `seg_recommendation_followup`
+"validation_time"}`): the UTC time this run started, or `--validation-time`. Lists of allowed values come from
+the seeds (`vocabulary.py`): `{"$PARAMETER": "channels"}` as a `value_set`, `getvariable('ca_channels')` in SQL
+(also `conversation_outcomes`, `escalation_reasons`, `consent_statuses`). `seg_recommendation_followup`
 compares `followup_due_at - recommended_at` with the DuckDB variable `ca_followup_delay_hours`, set to the
 dbt var `followup_delay_hours` the build used: `--followup-delay-hours`, else `vars` of the last dbt
 invocation in `target/run_results.json` (`$DBT_TARGET_PATH` when set), else `vars.followup_delay_hours` of
@@ -89,6 +91,7 @@ from customer_agent_warehouse.settings import (
     setting,
     validate_temp_dir,
 )
+from customer_agent_warehouse.vocabulary import SEEDS_DIR, VocabularyError, value_sets
 
 DEFAULT_EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEFAULT_VALIDATION_REPORT_DIR = DEFAULT_REPORT_DIR / "validation"
@@ -278,6 +281,14 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
+def read_vocabulary(seeds_dir: Path = SEEDS_DIR) -> dict[str, list[str]]:
+    """The seeds' lists of allowed values (suite parameters and `ca_<key>` DuckDB variables)."""
+    try:
+        return value_sets(seeds_dir)
+    except VocabularyError as error:
+        raise ValidationSetupError(f"validate: {error}") from None
+
+
 # ---------------------------------------------------------------------------------------------- warehouse
 def open_warehouse(duckdb_path: Path, memory_limit: str | None, threads: int | None) -> Any:
     """The warehouse opened read-only, or a one-line ValidationSetupError."""
@@ -326,16 +337,18 @@ def validate_warehouse(
     data_docs: bool = False,
     progress: Progress | None = None,
     validation_time: dt.datetime | None = None,
+    seeds_dir: Path = SEEDS_DIR,
 ) -> ValidationOutcome:
     """Validate the warehouse read-only with every suite; write the report folder; never print.
 
     `validation_time` (default: now) is the upper bound of every timestamp, in UTC (naive values are UTC).
-    Raises ValidationSetupError (one-line message) when the warehouse, a table or a suite file is missing.
+    Raises ValidationSetupError (one-line message) when the warehouse, a table, a suite file or a seed is missing.
     """
     started = time.monotonic()
     duckdb_path = Path(duckdb_path).expanduser().resolve()
     specs = load_suites(Path(expectations_dir), suites)
     delay, delay_source = resolve_followup_delay_hours(followup_delay_hours)
+    vocabulary = read_vocabulary(seeds_dir)
     report = Path(report_dir).expanduser().resolve()
     database = open_warehouse(duckdb_path, memory_limit, threads)
     try:
@@ -343,7 +356,9 @@ def validate_warehouse(
         validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
         with warnings.catch_warnings():
             _ignore_known_warnings()
-            runner = _GxRunner(database, duckdb_path, {"ca_followup_delay_hours": delay})
+            lists = {f"ca_{key}": values for key, values in vocabulary.items()}
+            variables = {"ca_followup_delay_hours": delay, **lists}
+            runner = _GxRunner(database, duckdb_path, variables, vocabulary)
             try:
                 results = [runner.run(spec, validation_time, progress) for spec in specs]
                 outcomes = _write_suite_results(report, results, validation_time)
@@ -401,7 +416,8 @@ def _ignore_known_warnings() -> None:
 class _GxRunner:
     """One ephemeral GX context, one SQL datasource on the read-only warehouse, one validation per suite."""
 
-    def __init__(self, database: Any, duckdb_path: Path, variables: dict[str, float]) -> None:
+    def __init__(self, database: Any, duckdb_path: Path, variables: dict[str, Any],
+                 value_sets: dict[str, list[str]]) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
@@ -414,6 +430,7 @@ class _GxRunner:
         _silence_native_shutdown_noise_at_exit()
         self._gx = gx
         self._database = database
+        self._value_sets = value_sets
         self._setup = session_setup(variables, file_search_path=PROJECT_ROOT)
         self.context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
@@ -460,7 +477,7 @@ class _GxRunner:
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite))
         return definition.run(
-            expectation_parameters={"validation_time": validation_time},
+            expectation_parameters={"validation_time": validation_time, **self._value_sets},
             result_format="SUMMARY",
             run_id=RunIdentifier(run_name="validate", run_time=validation_time.replace(tzinfo=dt.UTC)),
         )

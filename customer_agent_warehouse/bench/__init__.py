@@ -55,6 +55,7 @@ from typing import Any
 from customer_agent_warehouse.arguments import add_target_argument, positive_int
 from customer_agent_warehouse.dbt_runner import DEFAULT_PROFILES_DIR, DbtRunner, build_arguments
 from customer_agent_warehouse.settings import PROJECT_ROOT, SOURCES, Settings
+from customer_agent_warehouse.vocabulary import seed_path
 
 DEFAULT_CONVERSATIONS = 1_000_000
 DEFAULT_SEED = 42
@@ -484,7 +485,7 @@ def render_floor_sql(raw: Path) -> str:
         if not globs:
             raise BenchError(f"the floor needs raw files in {folder}")
         sql = sql.replace(placeholder, "[" + ", ".join(_sql_string(glob) for glob in globs) + "]")
-    return sql
+    return sql.replace("{channel_aliases_file}", _sql_string(str(seed_path("channel_aliases"))))
 
 
 def run_floor_script(database: Path, raw: Path, result_path: Path, profiles_dir: Path) -> None:

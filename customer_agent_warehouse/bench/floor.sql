@@ -6,7 +6,10 @@
 -- Plain SQL, no Jinja. `bench` replaces two placeholders with DuckDB lists of globs (<r>: the raw zone):
 --   {conversation_log_files}  ['<r>/conversation_logs/**/*.jsonl', '<r>/conversation_logs/**/*.jsonl.gz']
 --   {profile_files}           the same for `profiles/`
--- (only the globs that match at least one file: read_json fails on a glob that matches nothing), and runs it on a
+-- (only the globs that match at least one file: read_json fails on a glob that matches nothing), and one with the
+-- path of the project's seed file (the vocabulary is not copied here):
+--   {channel_aliases_file}    '<project>/seeds/channel_aliases.csv'
+-- and runs it on a
 -- fresh DuckDB file with the DuckDB settings of the dbt profile (profiles/profiles.yml: threads, memory_limit,
 -- TimeZone UTC, preserve_insertion_order).
 --
@@ -18,7 +21,7 @@
 --     one log_id received at the same instant in the same file);
 --   * normalisation (spec §3): blanks are missing, labels trimmed, lower-cased, runs of spaces/dashes become
 --     `_`, emails trimmed and lower-cased, phones E.164 with default country code 1, timestamps UTC (ISO with
---     Z or an offset, or epoch milliseconds); the channel mapping of the seed `channel_aliases` as a CASE;
+--     Z or an offset, or epoch milliseconds); the channel mapping read from the seed `channel_aliases`;
 --   * profile of a conversation: first profile_id, else the current profile with the first email, else with
 --     the first phone (shared email/phone: the most recently updated profile, then the smallest id);
 --   * channel of a conversation: its first shopper message's channel, else its earliest record's channel;
@@ -143,20 +146,23 @@ normalised_logs as (
 
 ),
 
+channel_aliases as (
+
+    select
+        alias,
+        channel
+    from read_csv({channel_aliases_file}, header = true, columns = {'alias': 'varchar', 'channel': 'varchar'})
+
+),
+
 logs as materialized (
 
     select
-        log_id,
-        conversation_id,
-        occurred_at,
+        normalised_logs.log_id,
+        normalised_logs.conversation_id,
+        normalised_logs.occurred_at,
         case
-            when channel_key in (
-                'web_chat', 'webchat', 'web', 'chat', 'live_chat', 'livechat', 'website', 'website_chat', 'site_chat'
-            ) then 'web_chat'
-            when channel_key in ('sms', 'text', 'text_message', 'txt', 'mms') then 'sms'
-            when channel_key in ('email', 'e_mail', 'mail') then 'email'
-            when channel_key in ('whatsapp', 'whats_app', 'wa') then 'whatsapp'
-            when channel_key is not null then 'other'
+            when normalised_logs.channel_key is not null then coalesce(channel_aliases.channel, 'other')
         end as channel,
         record_type,
         actor,
@@ -177,6 +183,8 @@ logs as materialized (
             else '+1' || regexp_replace(phone_digits, '^0', '')
         end as phone_number
     from normalised_logs
+    left join channel_aliases
+        on normalised_logs.channel_key = channel_aliases.alias
 
 ),
 

@@ -27,6 +27,7 @@ from customer_agent_warehouse.validate import (
     resolve_followup_delay_hours,
     validate_warehouse,
 )
+from customer_agent_warehouse.vocabulary import SEEDS_DIR
 
 SUITES = {
     "stg_customer_agent__conversation_logs", "fct_conversation_started", "fct_conversation_resolved",
@@ -355,9 +356,49 @@ def test_a_missing_contract_column_fails_without_crashing(warehouse_copy: Path, 
     outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", suites=["seg_escalated_recent"],
                                  data_docs=False)
     assert not outcome.success
-    missing = [f for f in outcome.failures if f.expectation_type == "expect_column_to_exist"]
-    assert [f.columns for f in missing] == [("last_escalation_reason",)]
-    assert all(f.columns for f in outcome.failures)
+    # No expect_column_to_exist (the enforced contract guarantees the columns of a dbt build): the expectations
+    # on the column fail, each with the error and the column named.
+    assert outcome.failures
+    assert all("last_escalation_reason" in f.columns and f.error for f in outcome.failures)
+    assert "expect_column_values_to_not_be_null" in {f.expectation_type for f in outcome.failures}
+
+
+def test_no_suite_checks_that_a_column_exists() -> None:
+    for path in DEFAULT_EXPECTATIONS_DIR.glob("*.json"):
+        types = {item["type"] for item in json.loads(path.read_text())["expectations"]}
+        assert "expect_column_to_exist" not in types, path.name
+
+
+def test_allowed_values_are_read_from_the_seeds(warehouse_copy: Path, tmp_path: Path) -> None:
+    tamper(warehouse_copy,
+           "UPDATE marts.fct_conversation_started SET channel = 'fax' WHERE event_id = 'started-conv-2'",
+           "UPDATE marts.dim_conversations SET channel = 'fax' WHERE conversation_id = 'conv-2'",
+           "UPDATE segments.seg_started_conversation SET channels = list_sort(list_append(channels, 'fax'))")
+    suites = ["fct_conversation_started", "seg_started_conversation"]
+    outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "a", suites=suites, data_docs=False)
+    broken = {(f.suite, f.columns, f.expectation_type) for f in outcome.failures}
+    assert broken == {("fct_conversation_started", ("channel",), "expect_column_values_to_be_in_set"),
+                      ("seg_started_conversation", ("channels",), "unexpected_rows_expectation")}
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    with (seeds / "channels.csv").open("a") as handle:
+        handle.write("fax,A store that added a channel\n")
+    extended = validate_warehouse(warehouse_copy, report_dir=tmp_path / "b", suites=suites, data_docs=False,
+                                  seeds_dir=seeds)
+    assert extended.success, [failure.line() for failure in extended.failures]
+
+
+def test_a_missing_vocabulary_seed_is_one_clear_line(warehouse_copy: Path, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    (seeds / "consent_statuses.csv").unlink()
+    with pytest.raises(ValidationSetupError, match=r"consent_statuses\.csv") as raised:
+        validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False, seeds_dir=seeds)
+    assert "\n" not in str(raised.value)
+    (seeds / "channels.csv").write_text("name\nweb_chat\n")
+    with pytest.raises(ValidationSetupError, match=r"channels\.csv has no column 'channel'"):
+        validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False, seeds_dir=seeds)
 
 
 def test_future_events_fail_and_the_bound_can_be_set(warehouse_copy: Path, tmp_path: Path) -> None:
