@@ -1,71 +1,49 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='conversation_id',
+        post_hook="{{ record_watermark() }}",
+    )
+}}
+
 {#-
-    Spec §3, the profile of a conversation: the first non-null profile_id
-    among its records; else the profile whose CURRENT email equals the first
-    email seen in the conversation; else the profile whose current phone
-    equals the first phone seen. None: anonymous (profile_id null). Rebuilt
-    on every build (one row per conversation, no log scan) because a new
-    profile version can change who a conversation belongs to. Which profile
-    owns an email or phone is decided in int_profile_contacts_resolved.
-    Also carries the conversation's channel and start: with the profile,
-    what every event of the conversation carries (spec §3-§4), so the facts
-    and touches join this one model.
+    The current identity of every conversation (spec §3-§4): its profile, channel and start,
+    what every event of the conversation carries, so the facts and the touches join this one
+    model. The latest row of each conversation in int_conversations_changed (where the rule
+    lives); `processed_at` is the build that last changed the conversation, the changed set of
+    the conversation-grain marts.
 -#}
 
 with
 
-conversations as (
+conversation_changes as (
 
-    select * from {{ ref('int_conversations_aggregated') }}
-
-),
-
-profile_contacts as (
-
-    select * from {{ ref('int_profile_contacts_resolved') }}
+    select * from {{ ref('int_conversations_changed') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 
-profiles_by_email as (
+ranked_changes as (
 
     select
-        contact as email,
-        profile_id
-    from profile_contacts
-    where contact_type = 'email'
-
-),
-
-profiles_by_phone as (
-
-    select
-        contact as phone_number,
-        profile_id
-    from profile_contacts
-    where contact_type = 'phone_number'
+        *,
+        row_number() over (partition by conversation_id order by processed_at desc) as recency_rank
+    from conversation_changes
 
 ),
 
 final as (
 
     select
-        conversations.conversation_id,
-        coalesce(
-            conversations.first_profile_id,
-            profiles_by_email.profile_id,
-            profiles_by_phone.profile_id
-        ) as profile_id,
-        case
-            when conversations.first_profile_id is not null then 'profile_id'
-            when profiles_by_email.profile_id is not null then 'email'
-            when profiles_by_phone.profile_id is not null then 'phone_number'
-        end as identified_by,
-        conversations.channel,
-        conversations.started_at
-    from conversations
-    left join profiles_by_email
-        on conversations.first_email = profiles_by_email.email
-    left join profiles_by_phone
-        on conversations.first_phone_number = profiles_by_phone.phone_number
+        conversation_id,
+        profile_id,
+        identified_by,
+        channel,
+        started_at,
+        processed_at
+    from ranked_changes
+    where recency_rank = 1
 
 )
 

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     One row per conversation (spec §4): its profile and channel, start,
     activity bounds, message counts, skills and tags used, the number of each
@@ -18,7 +20,9 @@ conversations as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 
@@ -52,6 +56,7 @@ resolution_counts as (
         conversation_id,
         count(*) as agent_resolution_count
     from resolutions
+    where conversation_id in (select identified.conversation_id from identified)
     group by conversation_id
 
 ),
@@ -62,6 +67,7 @@ escalation_counts as (
         conversation_id,
         count(*) as escalation_count
     from escalations
+    where conversation_id in (select identified.conversation_id from identified)
     group by conversation_id
 
 ),
@@ -72,6 +78,7 @@ recommendation_counts as (
         conversation_id,
         count(*) as recommendation_count
     from recommendations
+    where conversation_id in (select identified.conversation_id from identified)
     group by conversation_id
 
 ),
@@ -81,7 +88,8 @@ other_actor_resolutions as (
     select distinct conversation_id
     from status_changes
     where
-        status = 'resolved'
+        conversation_id in (select identified.conversation_id from identified)
+        and status = 'resolved'
         and actor is distinct from 'agent'
 
 ),

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Conversation with Customer Agent Escalated (spec §4.3): one row per change
     of the status to `escalated`, whoever made it.
@@ -13,7 +15,9 @@ status_changes as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 

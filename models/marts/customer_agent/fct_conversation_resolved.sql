@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Conversation with Customer Agent Resolved (spec §4.2): one row per change
     of the status to `resolved` by the agent before any escalation (the state
@@ -14,7 +16,9 @@ status_changes as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 

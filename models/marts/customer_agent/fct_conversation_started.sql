@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Started Conversation with Customer Agent (spec §4.1): one row per
     conversation with at least one shopper message, at the first one.
@@ -13,7 +15,9 @@ conversations as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     The activity feed (spec §4): the four metric event facts in one relation,
     one row per event, named with the metric names of the seed
@@ -37,6 +39,14 @@ metrics as (
 
 ),
 
+changed_conversations as (
+
+    -- The conversations changed since this model last ran (all of them on a full build).
+    select conversation_id from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
+
+),
+
 events as (
 
     select
@@ -57,6 +67,7 @@ events as (
         cast(null as integer) as product_count,
         cast(null as {{ string_type() }}) as format
     from started
+    where conversation_id in (select changed_conversations.conversation_id from changed_conversations)
 
     union all
 
@@ -78,6 +89,7 @@ events as (
         null as product_count,
         null as format
     from resolved
+    where conversation_id in (select changed_conversations.conversation_id from changed_conversations)
 
     union all
 
@@ -99,6 +111,7 @@ events as (
         null as product_count,
         null as format
     from escalated
+    where conversation_id in (select changed_conversations.conversation_id from changed_conversations)
 
     union all
 
@@ -120,6 +133,7 @@ events as (
         product_count,
         format
     from recommendations
+    where conversation_id in (select changed_conversations.conversation_id from changed_conversations)
 
 ),
 

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Bridge of Received Product Recommendation (spec §4.4): one row per
     recommended product, `position` 1-based in the order sent. `event_id` is
@@ -14,7 +16,9 @@ recommendations as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 
@@ -26,6 +30,7 @@ unnested as (
         recommended_at,
         {{ unnest_list_with_position('products', 'recommended', 'position') }}
     from recommendations
+    where conversation_id in (select identified.conversation_id from identified)
 
 ),
 

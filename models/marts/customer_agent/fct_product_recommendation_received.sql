@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Received Product Recommendation from Customer Agent (spec §4.4): one row
     per recommendation record that carries at least one product, with the
@@ -16,7 +18,9 @@ recommendations as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 

@@ -48,7 +48,8 @@ renamed as (
         {{ normalise_label('email_consent') }} as email_consent,
         {{ normalise_label('sms_consent') }} as sms_consent,
         file_name,
-        line_number
+        line_number,
+        loaded_at
     from deduplicated
 
 )

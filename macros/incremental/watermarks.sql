@@ -1,0 +1,99 @@
+{#-
+    The manifest of processed watermarks (Snowplow style): `audit.incremental_watermarks`,
+    one row per successful run of an incremental model that reads a changed set
+    (`model_name`, `watermark` = the start of that dbt invocation, `reporting_timezone` the
+    model was built in, `recorded_at`). The row is inserted by the model's post-hook, inside the
+    model's own transaction: a build killed before the commit leaves neither rows nor watermark,
+    so the next build reprocesses exactly what the killed one did not finish.
+    Append-only (portable to every engine, Spark's parquet included); only the latest row of a
+    model counts, and older rows are pruned at the end of a run (default__ engines).
+-#}
+
+{% macro watermarks_relation() -%}
+    {{- return(adapter.dispatch('watermarks_relation', 'customer_agent_warehouse')()) -}}
+{%- endmacro %}
+
+{% macro default__watermarks_relation() -%}
+    {{- return(api.Relation.create(database=target.database, schema='audit', identifier='incremental_watermarks')) -}}
+{%- endmacro %}
+
+
+{#- on-run-start: the manifest exists before any model reads it (idempotent). -#}
+{% macro create_watermarks_table() -%}
+    {{- return(adapter.dispatch('create_watermarks_table', 'customer_agent_warehouse')()) -}}
+{%- endmacro %}
+
+{% macro default__create_watermarks_table() -%}
+    create schema if not exists {{ watermarks_relation().without_identifier() }};
+    create table if not exists {{ watermarks_relation() }} (
+        model_name {{ string_type() }},
+        watermark {{ dbt.type_timestamp() }},
+        reporting_timezone {{ string_type() }},
+        recorded_at {{ dbt.type_timestamp() }}
+    )
+{%- endmacro %}
+
+
+{#- on-run-end: keep only the latest row of each model. -#}
+{% macro prune_watermarks() -%}
+    {{- return(adapter.dispatch('prune_watermarks', 'customer_agent_warehouse')()) -}}
+{%- endmacro %}
+
+{% macro default__prune_watermarks() -%}
+    delete from {{ watermarks_relation() }} as old
+    where exists (
+        select 1 from {{ watermarks_relation() }} as newer
+        where newer.model_name = old.model_name and newer.recorded_at > old.recorded_at
+    )
+{%- endmacro %}
+
+
+{#-
+    The watermark of this model as a SQL scalar: the start of the last invocation in which it
+    succeeded (1900-01-01 before its first run). Upstream rows with processed_at after it are
+    the changes this model has not taken yet.
+-#}
+{% macro incremental_watermark() -%}
+    (
+        select coalesce(max(watermark), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ watermarks_relation() }}
+        where model_name = '{{ this.identifier }}'
+    )
+{%- endmacro %}
+
+
+{#-
+    The post-hook of every model that reads a changed set: record that this model has taken
+    every change up to the start of this invocation (and the reporting time zone it used).
+-#}
+{% macro record_watermark() -%}
+    insert into {{ watermarks_relation() }} (model_name, watermark, reporting_timezone, recorded_at)
+    values (
+        '{{ this.identifier }}',
+        {{ run_started_timestamp() }},
+        '{{ var("reporting_timezone", "UTC") }}',
+        {{ dbt.current_timestamp() }}
+    )
+{%- endmacro %}
+
+
+{#-
+    True when this run rebuilds the model whole: not incremental (first run, --full-refresh),
+    or, for a model cut in reporting days (`by_reporting_timezone`), when the last run used
+    another reporting_timezone (every day boundary moved).
+-#}
+{% macro rebuilds_everything(by_reporting_timezone=false) -%}
+    {%- if not is_incremental() -%}
+        {{- return(true) -}}
+    {%- endif -%}
+    {%- if by_reporting_timezone and execute -%}
+        {%- set stored = run_query(
+            "select reporting_timezone from " ~ watermarks_relation()
+            ~ " where model_name = '" ~ this.identifier ~ "' order by recorded_at desc limit 1"
+        ) -%}
+        {%- if stored.rows | length == 0 or stored.rows[0][0] != var('reporting_timezone', 'UTC') -%}
+            {{- return(true) -}}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(false) -}}
+{%- endmacro %}
