@@ -11,6 +11,7 @@ loader first (COPY into the raw tables), as `build --target postgres` does, then
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from customer_agent_warehouse.ingest.postgres_loader import LoadSummary, load_ra
 from customer_agent_warehouse.postgres_server import PostgresServer
 from tests.python.compare import PostgresReader
 from tests.python.warehouse import Warehouse
+
+
+def _nulls_last(row: tuple) -> tuple:
+    return tuple((value is None, value if value is not None else 0) for value in row)
 
 
 @dataclass
@@ -55,10 +60,15 @@ class PostgresWarehouse(Warehouse):
         return self.server.connect(self.database, user=user, password=password)
 
     def query(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple]:
+        """Rows of a query; DuckDB's `?` placeholders and a final `order by all` (nulls last) work too."""
+        sort_all = re.search(r"\s+order\s+by\s+all\s*$", sql, re.IGNORECASE)
+        if sort_all:
+            sql = sql[:sort_all.start()]
         with contextlib.closing(self.connect()) as connection, connection.cursor() as cursor:
             cursor.execute("set time zone 'UTC'")
             cursor.execute(sql.replace("?", "%s") if parameters else sql, list(parameters or []))
-            return cursor.fetchall() if cursor.description else []
+            rows = cursor.fetchall() if cursor.description else []
+        return sorted(rows, key=_nulls_last) if sort_all else rows
 
     def reader(self) -> PostgresReader:
         return PostgresReader(self.connect)

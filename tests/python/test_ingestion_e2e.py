@@ -18,6 +18,13 @@ VALID_FIRST = {
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     warehouse = Warehouse(root=tmp_path_factory.mktemp("ingestion"))
+    write_raw_zone(warehouse)
+    warehouse.build()
+    return warehouse
+
+
+def write_raw_zone(warehouse: Warehouse) -> None:
+    """The scenario's raw files (also replayed on PostgreSQL: test_postgres_scenarios.py)."""
     warehouse.write(LOGS, "dt=2026-11-20/part-0001.jsonl", [
         VALID_FIRST,                                                                  # 1 staged
         {"log_id": "l2", "conversation_id": "c1", "occurred_at": 1795165260000,     # 2 epoch ms = 09:01:00Z
@@ -67,8 +74,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
         {"profile_id": "p3", "phone_number": "020 7946 0958"},                         # no updated_at: accepted
     ])
     warehouse.write("orders", "empty.jsonl", [])
-    warehouse.build()
-    return warehouse
 
 
 def test_every_rejected_line_is_kept_with_file_line_text_and_reason(built: Warehouse) -> None:
