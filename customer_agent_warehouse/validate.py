@@ -171,7 +171,7 @@ class SuiteOutcome:
 @dataclass(frozen=True)
 class ValidationOutcome:
     success: bool
-    duckdb_path: Path
+    duckdb_path: Path | str  # the warehouse: a DuckDB file, or "PostgreSQL user@host:port/database"
     suites: list[SuiteOutcome]
     report_dir: Path
     results_path: Path
@@ -354,23 +354,72 @@ def validate_warehouse(
     try:
         check_tables(database, specs, duckdb_path)
         validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
-        with warnings.catch_warnings():
-            _ignore_known_warnings()
-            lists = {f"ca_{key}": values for key, values in vocabulary.items()}
-            variables = {"ca_followup_delay_hours": delay, **lists}
-            runner = _GxRunner(database, duckdb_path, variables, vocabulary)
-            try:
-                results = [runner.run(spec, validation_time, progress) for spec in specs]
-                outcomes = _write_suite_results(report, results, validation_time)
-                shutil.rmtree(report / "data_docs", ignore_errors=True)  # never leave an earlier run's docs
-                docs = runner.build_data_docs(report / "data_docs") if data_docs else None
-            finally:
-                runner.close()
+        lists = {f"ca_{key}": values for key, values in vocabulary.items()}
+        variables = {"ca_followup_delay_hours": delay, **lists}
+        outcomes, docs = _run_suites(lambda: _GxRunner(database, duckdb_path, variables, vocabulary),
+                                     specs, report, validation_time, data_docs, progress)
     finally:
         database.close()
     outcome = ValidationOutcome(
         success=all(suite.success for suite in outcomes), duckdb_path=duckdb_path, suites=outcomes,
         report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
+        data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
+        followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
+    )
+    _write_summary(outcome)
+    return outcome
+
+
+def _run_suites(new_runner: Callable[[], _GxRunner], specs: Sequence[SuiteSpec], report: Path,
+                validation_time: dt.datetime, data_docs: bool, progress: Progress | None,
+                ) -> tuple[list[SuiteOutcome], Path | None]:
+    """Every suite through one GX runner; the suite results and pages written, Data Docs when asked."""
+    with warnings.catch_warnings():
+        _ignore_known_warnings()
+        runner = new_runner()
+        try:
+            results = [runner.run(spec, validation_time, progress) for spec in specs]
+            outcomes = _write_suite_results(report, results, validation_time)
+            shutil.rmtree(report / "data_docs", ignore_errors=True)  # never leave an earlier run's docs
+            docs = runner.build_data_docs(report / "data_docs") if data_docs else None
+        finally:
+            runner.close()
+    return outcomes, docs
+
+
+def validate_postgres_warehouse(
+    postgres: Any,
+    expectations_dir: Path = DEFAULT_EXPECTATIONS_DIR,
+    report_dir: Path = DEFAULT_VALIDATION_REPORT_DIR,
+    *,
+    suites: Sequence[str] | None = None,
+    followup_delay_hours: float | None = None,
+    data_docs: bool = False,
+    progress: Progress | None = None,
+    validation_time: dt.datetime | None = None,
+    seeds_dir: Path = SEEDS_DIR,
+) -> ValidationOutcome:
+    """The same suites and report on the PostgreSQL warehouse of `postgres` (a PostgresSettings), read-only:
+    GX's PostgreSQL datasource (SQLAlchemy + psycopg2), the SQL rules translated by ge_postgres.py."""
+    started = time.monotonic()
+    specs = load_suites(Path(expectations_dir), suites)
+    delay, delay_source = resolve_followup_delay_hours(followup_delay_hours)
+    vocabulary = read_vocabulary(seeds_dir)
+    report = Path(report_dir).expanduser().resolve()
+    with contextlib.closing(postgres.connect(create_database=False)) as connection, connection.cursor() as cursor:
+        cursor.execute("select table_schema || '.' || table_name from information_schema.tables")
+        existing = {row[0].lower() for row in cursor.fetchall()}
+    missing = [f"{spec.table} (suite {spec.name})" for spec in specs if spec.table.lower() not in existing]
+    if missing:
+        raise ValidationSetupError(f"validate: table {', '.join(missing)} not found in PostgreSQL {postgres.where}: "
+                                   "run `python -m customer_agent_warehouse build --target postgres` first")
+    validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
+    variables = {"ca_followup_delay_hours": delay, **{f"ca_{key}": values for key, values in vocabulary.items()}}
+    outcomes, docs = _run_suites(lambda: _PostgresGxRunner(postgres, variables, vocabulary),
+                                 specs, report, validation_time, data_docs, progress)
+    outcome = ValidationOutcome(
+        success=all(suite.success for suite in outcomes), duckdb_path=f"PostgreSQL {postgres.where}",
+        suites=outcomes, report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
         data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
         followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
     )
@@ -418,6 +467,19 @@ class _GxRunner:
 
     def __init__(self, database: Any, duckdb_path: Path, variables: dict[str, Any],
                  value_sets: dict[str, list[str]]) -> None:
+        from customer_agent_warehouse.ge_connection import connection_factory, session_setup
+
+        self._new_context()
+        self._database = database
+        self._value_sets = value_sets
+        self._setup = session_setup(variables, file_search_path=PROJECT_ROOT)
+        self.datasource = self.context.data_sources.add_sql(
+            name=DATASOURCE_NAME,
+            connection_string=f"duckdb:///{duckdb_path.as_posix()}",
+            kwargs={"creator": connection_factory(database, self._setup)},
+        )
+
+    def _new_context(self) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
@@ -425,22 +487,15 @@ class _GxRunner:
             ProgressBarsConfig,
         )
 
-        from customer_agent_warehouse.ge_connection import connection_factory, session_setup
-
         _silence_native_shutdown_noise_at_exit()
         self._gx = gx
-        self._database = database
-        self._value_sets = value_sets
-        self._setup = session_setup(variables, file_search_path=PROJECT_ROOT)
         self.context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             progress_bars=ProgressBarsConfig(globally=False),
         ))
-        self.datasource = self.context.data_sources.add_sql(
-            name=DATASOURCE_NAME,
-            connection_string=f"duckdb:///{duckdb_path.as_posix()}",
-            kwargs={"creator": connection_factory(database, self._setup)},
-        )
+
+    def _suite_document(self, spec: SuiteSpec) -> dict[str, Any]:
+        return {key: value for key, value in spec.document.items() if key != "id"}
 
     def run(self, spec: SuiteSpec, validation_time: dt.datetime, progress: Progress | None) -> tuple[SuiteOutcome, Any]:
         """Validate one suite; a suite GX cannot run at all (invalid JSON content, ...) is a failed suite."""
@@ -471,7 +526,7 @@ class _GxRunner:
         asset = self.datasource.add_table_asset(name=spec.name, table_name=spec.table_name,
                                                 schema_name=spec.schema_name)
         batch_definition = asset.add_batch_definition_whole_table(name="whole_table")
-        document = {key: value for key, value in spec.document.items() if key != "id"}
+        document = self._suite_document(spec)
         suite = _checked_suite(gx.ExpectationSuite(**document), document)
         suite = self.context.suites.add(suite)
         definition = self.context.validation_definitions.add(
@@ -533,6 +588,46 @@ class _GxRunner:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # best effort; the database connection is closed next
             self.datasource.get_execution_engine().engine.dispose()
+
+
+class _PostgresGxRunner(_GxRunner):
+    """The runner on PostgreSQL: GX's PostgreSQL datasource, a read-only UTC session with the suite variables,
+    the suites' DuckDB SQL rules translated (ge_postgres.py)."""
+
+    def __init__(self, postgres: Any, variables: dict[str, Any], value_sets: dict[str, list[str]]) -> None:
+        from customer_agent_warehouse.ge_postgres import session_options
+
+        self._new_context()
+        self._value_sets = value_sets
+        self._variables = variables
+        self.datasource = self.context.data_sources.add_postgres(
+            name=DATASOURCE_NAME, connection_string=postgres.sqlalchemy_url(),
+            kwargs={"connect_args": {"options": session_options(variables), "connect_timeout": 10}},
+        )
+
+    def _suite_document(self, spec: SuiteSpec) -> dict[str, Any]:
+        from customer_agent_warehouse.ge_postgres import postgres_sql
+
+        document = super()._suite_document(spec)
+        expectations = []
+        for expectation in document.get("expectations") or []:
+            kwargs = dict(expectation.get("kwargs") or {})
+            if "unexpected_rows_query" in kwargs:
+                kwargs["unexpected_rows_query"] = postgres_sql(kwargs["unexpected_rows_query"], self._variables)
+            expectations.append({**expectation, "kwargs": kwargs})
+        return {**document, "expectations": expectations}
+
+    def _sample(self, spec: SuiteSpec, query: str) -> list[Any]:
+        """First rows of a failing rule's (already translated) query."""
+        import sqlalchemy as sa
+
+        try:
+            with self.datasource.get_execution_engine().engine.connect() as connection:
+                sql = query.format(batch=spec.table)
+                result = connection.execute(sa.text(f"SELECT * FROM ({sql}) AS unexpected_rows LIMIT {SAMPLE_SIZE}"))
+                return [dict(row._mapping) for row in result]
+        except Exception as error:  # a sample is best effort; GX has already reported the failure
+            return [f"(sample unavailable: {str(error).splitlines()[0]})"]
 
 
 def _checked_suite(suite: Any, document: dict[str, Any]) -> Any:
@@ -789,20 +884,36 @@ def print_suite(outcome: SuiteOutcome) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     duckdb_path = resolve_duckdb_path(args.duckdb_path)
-    if args.target != "duckdb":
-        print(f"validate: --target {args.target} is not supported yet: the suites run on the DuckDB warehouse "
-              "(--target duckdb)", file=sys.stderr)
+    if args.target not in ("duckdb", "postgres"):
+        print(f"validate: --target {args.target} is not supported yet: the suites run on the DuckDB or "
+              "PostgreSQL warehouse (--target duckdb or postgres)", file=sys.stderr)
         return 2
     try:
-        print(f"validate: warehouse {duckdb_path} (read-only)", flush=True)
-        outcome = validate_warehouse(
-            duckdb_path, args.expectations_dir, args.report_dir, suites=args.suites,
-            followup_delay_hours=args.followup_delay_hours, memory_limit=args.memory_limit, threads=args.threads,
-            data_docs=args.data_docs, progress=print_suite, validation_time=args.validation_time,
-        )
+        if args.target == "postgres":
+            outcome = _validate_postgres(args)
+        else:
+            print(f"validate: warehouse {duckdb_path} (read-only)", flush=True)
+            outcome = validate_warehouse(
+                duckdb_path, args.expectations_dir, args.report_dir, suites=args.suites,
+                followup_delay_hours=args.followup_delay_hours, memory_limit=args.memory_limit,
+                threads=args.threads,
+                data_docs=args.data_docs, progress=print_suite, validation_time=args.validation_time,
+            )
     except ValidationSetupError as error:
         print(str(error), file=sys.stderr)
         return 2
     print(f"validate: followup_delay_hours = {outcome.followup_delay_hours:g} ({outcome.followup_delay_source})")
     print(outcome.summary_line())
     return outcome.exit_code
+
+
+def _validate_postgres(args: argparse.Namespace) -> ValidationOutcome:
+    from customer_agent_warehouse.postgres_connection import PostgresSettings
+
+    postgres = PostgresSettings.from_environment()
+    print(f"validate: warehouse PostgreSQL {postgres.where} (read-only)", flush=True)
+    return validate_postgres_warehouse(
+        postgres, args.expectations_dir, args.report_dir, suites=args.suites,
+        followup_delay_hours=args.followup_delay_hours, data_docs=args.data_docs, progress=print_suite,
+        validation_time=args.validation_time,
+    )
