@@ -6,7 +6,8 @@ files and the expected rows live in one place (tests/python/test_*_e2e.py):
 
 * facts, the bridge, `dim_conversations` and the feed, across an incremental pass (test_facts_e2e);
 * the four segments at two `as_of` (test_segments_e2e);
-* attribution, the daily and skill marts in UTC and in Europe/Rome (test_performance_e2e);
+* attribution, the daily and skill marts in UTC and in Europe/Rome, and MetricFlow's `mf query` on the
+  postgres target answering like the mart (test_performance_e2e);
 * rejected records, reconciliation, normalised staging, new files picked up (test_ingestion_e2e).
 
 Only assertions of DuckDB's own type names are not replayed (test_postgres_e2e checks PostgreSQL's).
@@ -50,6 +51,9 @@ def test_dashboard_marts_in_utc_and_in_rome_on_postgres(pg_warehouse: PostgresWa
     performance.test_orders_are_attributed_to_the_last_covering_touch(pg_warehouse)
     performance.test_daily_mart_in_utc(pg_warehouse)
     performance.test_skill_performance_in_utc(pg_warehouse)
+    # `mf query` on the postgres target (CA_DBT_TARGET=postgres, CA_PG_*) answers like the mart.
+    performance.test_metricflow_answers_the_dashboard_questions_like_the_mart(pg_warehouse)
+    performance.test_metricflow_recomputes_rates_over_a_period(pg_warehouse)
     # The same database, its daily marts rebuilt with another reporting time zone.
     pg_warehouse.vars = {"reporting_timezone": "Europe/Rome"}
     pg_warehouse.build("--select", "agg_customer_agent_daily agg_skill_performance")
