@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import psycopg2
 import pytest
 
-from customer_agent_warehouse.ge_postgres import postgres_sql
+from customer_agent_warehouse.ge_postgres import postgres_sql, session_options
 from customer_agent_warehouse.postgres_server import PostgresServer
-from customer_agent_warehouse.validate import load_suites
+from customer_agent_warehouse.validate import load_suites, read_vocabulary
 from tests.python.conftest import new_database
 from tests.python.postgres import PostgresWarehouse
 from tests.python.test_cli import one_line_error
@@ -66,11 +67,16 @@ def test_every_sql_rule_of_the_suites_runs_on_postgres(built: PostgresWarehouse)
              for spec in load_suites(PROJECT_ROOT / "expectations") for expectation in spec.document["expectations"]
              if "unexpected_rows_query" in expectation["kwargs"]]
     assert len(rules) >= 80
-    for table, query in rules:
-        sql = postgres_sql(query).format(batch=table)
-        # The suite variable, as validate sets it for its sessions (ge_postgres.session_options).
-        assert built.query(f"set ca.ca_followup_delay_hours = '2'; "
-                           f"select count(*) from ({sql}) as unexpected_rows") == [(0,)], sql
+    # The suite variables (a number, the seeds' lists), set as validate sets them for its sessions.
+    variables = {"ca_followup_delay_hours": 2, **{f"ca_{key}": values for key, values in read_vocabulary().items()}}
+    server = built.server
+    with closing(psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
+                                  dbname=built.database, options=session_options(variables))) as connection:
+        for table, query in rules:
+            sql = postgres_sql(query, variables).format(batch=table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"select count(*) from ({sql}) as unexpected_rows")
+                assert cursor.fetchall() == [(0,)], sql
 
 
 def test_postgres_sql_translates_duckdb_constructs() -> None:
@@ -81,7 +87,10 @@ def test_postgres_sql_translates_duckdb_constructs() -> None:
     assert "GROUP BY 1" in postgres_sql("SELECT c, count(*) AS n FROM {batch} GROUP BY ALL")
     assert postgres_sql("SELECT s.a FROM {batch} AS s ANTI JOIN t AS f ON f.a = s.a").startswith(
         "SELECT s.a FROM (SELECT * FROM {batch}) AS s WHERE NOT EXISTS(")
-    assert "CURRENT_SETTING('ca.delay')" in postgres_sql("SELECT getvariable('delay') FROM {batch}")
+    assert "CAST(CURRENT_SETTING('ca.delay') AS DOUBLE PRECISION)" in postgres_sql(
+        "SELECT getvariable('delay') FROM {batch}", {"delay": 2})
+    assert "CAST(CURRENT_SETTING('ca.names') AS TEXT[]) @> c" in postgres_sql(
+        "SELECT c FROM {batch} WHERE NOT list_has_all(getvariable('names'), c)", {"names": ["a", "b"]})
 
 
 def _tampered(built: PostgresWarehouse, postgres_server: PostgresServer, tmp_path: Path) -> PostgresWarehouse:
