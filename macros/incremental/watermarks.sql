@@ -24,7 +24,7 @@
 {%- endmacro %}
 
 {% macro default__create_watermarks_table() -%}
-    create schema if not exists {{ watermarks_relation().without_identifier() }};
+    create schema if not exists {{ watermarks_relation().without_identifier().include(database=false) }};
     create table if not exists {{ watermarks_relation() }} (
         model_name {{ string_type() }},
         watermark {{ dbt.type_timestamp() }},
