@@ -93,6 +93,22 @@ class PostgresSettings:
             connection.close()
         print(f"==> created PostgreSQL database {self.database} on {self.host}:{self.port}", flush=True)
 
+    def drop_database(self) -> None:
+        """Drop CA_PG_DATABASE when it exists (the benchmark's own databases)."""
+        import psycopg2
+        from psycopg2 import sql
+
+        try:
+            connection = self._connect("postgres")
+        except psycopg2.OperationalError as error:
+            raise self.error(error) from None
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.database)))
+        finally:
+            connection.close()
+
     def error(self, error: Exception) -> PostgresError:
         """The one-line message of a failed connection: what failed and which CA_PG_* variables to fix."""
         detail = _first_line(error)

@@ -307,6 +307,31 @@ def _fresh_database(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
 
 
+# --- PostgreSQL target ----------------------------------------------------------------------------------------------
+POSTGRES_DATABASES = {"empty_build": "bench_empty"}  # every other phase: the database `bench`
+LOAD_LINE = re.compile(r"==> load: .* lines loaded in ([0-9.]+)s")
+
+
+def postgres_env(layout: Layout, phase: str, fresh: bool) -> dict[str, str]:
+    """The server of CA_PG_*, a database of its own for the benchmark (`<CA_PG_DATABASE>_bench`, `..._bench_empty`),
+    dropped and created again when `fresh`; dbt's target and log folders of the phase (the CLI runs dbt)."""
+    from customer_agent_warehouse.postgres_connection import PostgresSettings
+
+    settings = PostgresSettings.from_environment()
+    name = f"{settings.database}_{POSTGRES_DATABASES.get(phase, 'bench')}"
+    if fresh:
+        bench = PostgresSettings(settings.host, settings.port, settings.user, settings.password, name)
+        bench.drop_database()
+    return {"CA_PG_DATABASE": name, "DBT_TARGET_PATH": str(layout.target(phase)),
+            "DBT_LOG_PATH": str(layout.logs(phase))}
+
+
+def _load_seconds(log: Path) -> float | None:
+    """The raw loader's time, from the `==> load:` line the build printed."""
+    match = LOAD_LINE.search(log.read_text(errors="replace")) if log.exists() else None
+    return float(match.group(1)) if match else None
+
+
 # --- Raw zone --------------------------------------------------------------------------------------------------------
 def _raw_files(raw: Path) -> dict[str, tuple[int, int]]:
     """Every raw file: relative path -> (size, mtime_ns)."""
@@ -400,9 +425,13 @@ def dbt_command(layout: Layout, phase: str, full_refresh: bool, options: argpars
                 env: Mapping[str, str]) -> list[str]:
     """`dbt build` exactly as the `build` command runs it in production, with this phase's paths. The empty
     build's raw zone is empty on purpose (var allow_empty_raw_zone)."""
+    dbt_vars = {"allow_empty_raw_zone": True} if phase == "empty_build" else None
+    if options.target == "postgres":  # the raw loader first: the `build` command, as production runs it
+        return [sys.executable, "-m", "customer_agent_warehouse", "build", "--target", "postgres", "--no-publish",
+                *(["--full-refresh"] if full_refresh else []), *(["--unit-tests"] if options.unit_tests else []),
+                *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     runner = DbtRunner(env=env, target=options.target, profiles_dir=options.profiles_dir,
                        target_path=layout.target(phase), log_path=layout.logs(phase))
-    dbt_vars = {"allow_empty_raw_zone": True} if phase == "empty_build" else None
     return runner.command(build_arguments(full_refresh, options.unit_tests), dbt_vars)
 
 
@@ -421,8 +450,12 @@ def run_dbt_phase(layout: Layout, phase: str, raw: Path, database: Path, full_re
         # Production runs the next build in the same project: dbt reuses the parse of the previous one.
         _reuse_parse(layout.target("full_build"), layout.target(phase))
     env = phase_env(raw, database)
+    if options.target == "postgres":
+        env.update(postgres_env(layout, phase, fresh=phase != "incremental_build"))
     result = run_phase(phase, dbt_command(layout, phase, full_refresh, options, env), env, layout.output(phase))
     runs = read_run_results(layout.target(phase) / "run_results.json", result.seconds)
+    if options.target == "postgres":
+        runs["load_seconds"] = _load_seconds(Path(result.log))
     if not result.ok:
         # dbt exits 1 for a failing data test too: the build still ran every model, its time is valid.
         broken = {status: count for status, count in runs["statuses"].items() if status not in COMPLETE_STATUSES}
@@ -744,6 +777,11 @@ def format_report(results: dict[str, Any], phases: dict[str, Phase]) -> str:
     lines += _node_lines(full_runs, "full build", TOP_NODES)
     lines += _node_lines(results["dbt"].get("incremental_build"), "incremental build", TOP_INCREMENTAL_NODES)
     lines += _fact_lines(results.get("fact_counts"))
+    if settings.get("target", "duckdb") != "duckdb":
+        lines += ["", f"Target {settings['target']}: each build is `build --target {settings['target']}` "
+                  "(the raw loader, then dbt); the loader's part:"]
+        lines += [f"  {build:<18} load {_seconds(results['dbt'].get(build, {}).get('load_seconds'))}"
+                  for build in ("full_build", "incremental_build")]
     verdicts = [t for t in targets if t["passed"] is not None]
     lines += ["", f"Targets met: {sum(t['passed'] for t in verdicts)}/{len(verdicts)}. JSON: {results['json_path']}"]
     return "\n".join(lines)
@@ -861,7 +899,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     fact_counts = None
     floor_info = None
-    if not args.skip_floor:
+    if not args.skip_floor and args.target == "duckdb":  # the floor and its fact comparison are DuckDB's
         _fresh_database(layout.floor_db)
         floor_result = layout.root / "floor-result.json"
         _remove(floor_result)
@@ -886,8 +924,11 @@ def _bench(args: argparse.Namespace) -> int:
         phases["validate"] = run_phase(
             "validate",
             [sys.executable, "-m", "customer_agent_warehouse", "validate", "--duckdb-path", str(layout.warehouse),
-             "--report-dir", str(layout.root / "validation"), "--followup-delay-hours", str(followup_delay_hours())],
-            phase_env(layout.raw, layout.warehouse), layout.output("validate"))
+             "--target", args.target, "--report-dir", str(layout.root / "validation"),
+             "--followup-delay-hours", str(followup_delay_hours())],
+            {**phase_env(layout.raw, layout.warehouse),
+             **(postgres_env(layout, "validate", fresh=False) if args.target == "postgres" else {})},
+            layout.output("validate"))
         if phases["validate"].returncode == 1:  # exit 1: an expectation failed; every suite ran
             phases["validate"].completed = True
             phases["validate"].note = "expectations failed"
@@ -905,6 +946,7 @@ def _bench(args: argparse.Namespace) -> int:
             "increment_conversations": increment["conversations"] if increment else None,
             "reuse_raw": bool(phases["generation"].reused),
             "unit_tests": args.unit_tests,
+            "target": args.target,
             "duckdb": duckdb_settings(phase_env(layout.raw, layout.warehouse), args.profiles_dir),
             "profiles_dir": str(args.profiles_dir),
         },
