@@ -120,7 +120,19 @@ def _views_as_tables(connection: Any) -> set[str]:
             continue
         if comment:
             connection.execute(f"comment on table serving_db.{name} is {_sql_string(comment)}")
+        _copy_column_comments(connection, schema, view)
     return unreadable
+
+
+def _copy_column_comments(connection: Any, schema: str, relation: str) -> None:
+    """The build's column comments (dbt persist_docs) on the serving copy's table made from a view."""
+    comments = connection.execute(
+        "select column_name, comment from duckdb_columns() where database_name = 'build_db' and schema_name = ? "
+        "and table_name = ? and comment is not null", [schema, relation]).fetchall()
+    for column, comment in comments:
+        column_name = '"' + column.replace('"', '""') + '"'
+        connection.execute(f'comment on column serving_db."{schema}"."{relation}".{column_name} '
+                           f"is {_sql_string(comment)}")
 
 
 def _fsync(path: Path, directory: bool = False) -> None:

@@ -157,6 +157,32 @@ def test_contracts_have_the_postgres_types(both: BothEngines) -> None:
     assert types["fct_attributed_orders", "value"] == ("numeric", "numeric")
 
 
+def test_descriptions_are_comments_on_postgres_as_on_duckdb(both: BothEngines) -> None:
+    """+persist_docs: the models' descriptions are the table and column comments a BI tool reads on both engines."""
+    schemas = "('staging', 'intermediate', 'marts', 'segments', 'audit')"
+    postgres_tables = dict(both.postgres.query(
+        "select n.nspname || '.' || c.relname, obj_description(c.oid, 'pg_class') from pg_class c "
+        f"join pg_namespace n on n.oid = c.relnamespace where n.nspname in {schemas} and c.relkind in ('r', 'v')"))
+    postgres_columns = {(relation, column): comment for relation, column, comment in both.postgres.query(
+        "select table_schema || '.' || table_name, column_name, "
+        "col_description(format('%I.%I', table_schema, table_name)::regclass, ordinal_position) "
+        f"from information_schema.columns where table_schema in {schemas}")}
+    duckdb_tables = dict(both.duckdb.query(
+        f"select schema_name || '.' || table_name, comment from duckdb_tables() where schema_name in {schemas} "
+        "union all select schema_name || '.' || view_name, comment from duckdb_views() "
+        f"where schema_name in {schemas}"))
+    duckdb_columns = {(relation, column): comment for relation, column, comment in both.duckdb.query(
+        "select schema_name || '.' || table_name, column_name, comment from duckdb_columns() "
+        f"where schema_name in {schemas}")}
+    assert postgres_tables["marts.fct_conversation_started"].startswith("Started Conversation with Customer Agent")
+    for relation in both.relations():
+        assert postgres_tables[relation] == duckdb_tables[relation], relation
+    shared = set(postgres_columns) & set(duckdb_columns)
+    assert len(shared) > 300
+    assert {key: postgres_columns[key] for key in shared} == {key: duckdb_columns[key] for key in shared}
+    assert all(postgres_columns[key] for key in shared if key[0].split(".")[0] in ("marts", "segments"))
+
+
 def test_the_dbt_unit_tests_pass_on_postgres(both: BothEngines) -> None:
     both.postgres.dbt("test", "--select", "test_type:unit")
     results = json.loads((both.postgres.root / "target" / "run_results.json").read_text())["results"]
