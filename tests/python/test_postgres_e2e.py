@@ -165,7 +165,7 @@ def test_descriptions_are_comments_on_postgres_as_on_duckdb(both: BothEngines) -
         f"join pg_namespace n on n.oid = c.relnamespace where n.nspname in {schemas} and c.relkind in ('r', 'v')"))
     postgres_columns = {(relation, column): comment for relation, column, comment in both.postgres.query(
         "select table_schema || '.' || table_name, column_name, "
-        "col_description(format('%I.%I', table_schema, table_name)::regclass, ordinal_position) "
+        "col_description((quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass, ordinal_position) "
         f"from information_schema.columns where table_schema in {schemas}")}
     duckdb_tables = dict(both.duckdb.query(
         f"select schema_name || '.' || table_name, comment from duckdb_tables() where schema_name in {schemas} "
