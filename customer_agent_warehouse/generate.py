@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 
 from customer_agent_warehouse.arguments import iso_date, non_negative_int, positive_int
+from customer_agent_warehouse.ingest.sources import SOURCES
 from customer_agent_warehouse.settings import load_settings
 
-SOURCES = ("conversation_logs", "orders", "profiles")
 DEFAULT_START_DATE = date(2026, 10, 1)
 DEFAULT_DAYS = 30
 # The CLI's default window ends this many days before today, so that segments evaluated as of now (escalations

@@ -107,8 +107,8 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("CA_RAW_PATH", "data/raw", "the raw zone (folders conversation_logs/, orders/, profiles/). Set "
-             "explicitly, an empty or missing folder is an error: no sample data is generated into it", _path),
+    Variable("CA_RAW_PATH", "data/raw", f"the raw zone (folders {', '.join(f'{name}/' for name in SOURCES)}). "
+             "Set explicitly, an empty or missing folder is an error: no sample data is generated into it", _path),
     Variable("CA_DUCKDB_PATH", "data/warehouse.duckdb", "the BUILD file that `dbt build` writes (locked while "
              "a build runs: <file>.lock names the holder)", _path),
     Variable("CA_DUCKDB_SERVING_PATH", "<folder of CA_DUCKDB_PATH>/serving/<its file name>", "the SERVING copy "

@@ -1,6 +1,9 @@
 """The raw zone's source folders (spec §2), in one place for the Python side.
 
-dbt declares the same three folders as sources in models/staging/_raw_zone__sources.yml.
+Settings, the generator, the raw-zone check, the DuckDB plugin and the PostgreSQL loader read `SOURCES`. On the
+dbt side the same list is the seed `raw_sources` (seeds/raw_sources.csv: the `source` values of the audit
+models are tested against it) and each folder is a dbt source (models/staging/*/_*__sources.yml);
+tests/python/test_sources.py checks that the four agree.
 """
 
 from __future__ import annotations
