@@ -56,7 +56,7 @@ def test_dashboard_marts_in_utc_and_in_rome_on_postgres(pg_warehouse: PostgresWa
     performance.test_metricflow_recomputes_rates_over_a_period(pg_warehouse)
     # The same database, its daily marts rebuilt with another reporting time zone.
     pg_warehouse.vars = {"reporting_timezone": "Europe/Rome"}
-    pg_warehouse.build("--select", "agg_customer_agent_daily agg_skill_performance")
+    pg_warehouse.build("--select", "agg_customer_agent_daily agg_skill_performance", "--indirect-selection", "cautious")
     performance.test_daily_mart_in_europe_rome(pg_warehouse)
     performance.test_skill_performance_in_europe_rome(pg_warehouse)
 
