@@ -119,6 +119,13 @@ def build_lock(settings: Settings, target: str) -> BuildLock:
 
 def build_validate_publish(settings: Settings, args: argparse.Namespace, validate: bool) -> int:
     check_raw_zone(settings, args.vars, args.target)
+    if args.target == "spark":  # one Spark session in this process, under the Spark warehouse's own lock
+        from customer_agent_warehouse.spark_build import spark_build
+
+        returncode = spark_build(settings, args)
+        if returncode == 0 and validate:
+            returncode = run_validation(settings, args.target)
+        return returncode
     with build_lock(settings, args.target) as lock:
         run_load_step(settings, args.target, args.vars, args.full_refresh)  # server targets: raw tables first
         returncode = run_dbt_build(settings, args, lock)

@@ -13,3 +13,11 @@
 {% macro duckdb__first_agg(expression, order_by, condition) -%}
     first({{ expression }} order by {{ order_by }}) filter (where {{ condition }})
 {%- endmacro %}
+
+{#- Spark: min_by over the ordering columns as a struct; rows where `condition` fails have no key and are skipped. -#}
+{% macro spark__first_agg(expression, order_by, condition) -%}
+    {%- if ' desc' in order_by | lower or ' nulls ' in order_by | lower -%}
+        {{ exceptions.raise_compiler_error("spark__first_agg: only ascending orders are supported: " ~ order_by) }}
+    {%- endif -%}
+    min_by({{ expression }}, case when {{ condition }} then struct({{ order_by | replace(' asc', '') }}) end)
+{%- endmacro %}

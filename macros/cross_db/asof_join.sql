@@ -64,3 +64,23 @@
         {%- endfor %}
             {{ left }}.{{ left_time }} >= {{ right }}.{{ right_time }}
 {%- endmacro %}
+
+{#- Spark: a range join on `by`, the latest right row per left row by a window (QUALIFY). -#}
+{% macro spark__asof_join(left, right, by, left_time, right_time, right_columns, left_key, join_type='inner') -%}
+    select
+        {{ left }}.*,
+        {%- for name, column in right_columns.items() %}
+        {{ right }}.{{ column }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ left }}
+    {{ join_type }} join {{ right }}
+        on
+        {%- for column in by %}
+            {{ left }}.{{ column }} = {{ right }}.{{ column }} and
+        {%- endfor %}
+            {{ left }}.{{ left_time }} >= {{ right }}.{{ right_time }}
+    qualify row_number() over (
+        partition by {% for column in left_key %}{{ left }}.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+        order by {{ right }}.{{ right_time }} desc nulls last
+    ) = 1
+{%- endmacro %}

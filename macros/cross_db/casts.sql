@@ -10,3 +10,7 @@
 {% macro duckdb__try_cast_double(expression) -%}
     try_cast({{ expression }} as double)
 {%- endmacro %}
+
+{% macro spark__try_cast_double(expression) -%}
+    try_cast({{ expression }} as double)
+{%- endmacro %}

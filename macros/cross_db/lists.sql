@@ -13,6 +13,8 @@
 
 {% macro duckdb__list_length(list) -%}len({{ list }}){%- endmacro %}
 
+{% macro spark__list_length(list) -%}size({{ list }}){%- endmacro %}
+
 
 {#- Each element `element` of a list mapped to `expression` (a SQL expression that reads `element`), in order. -#}
 {% macro list_map(list, element, expression) -%}
@@ -31,6 +33,10 @@
 
 {% macro duckdb__list_map(list, element, expression) -%}
     list_transform({{ list }}, lambda {{ element }}: {{ expression }})
+{%- endmacro %}
+
+{% macro spark__list_map(list, element, expression) -%}
+    transform({{ list }}, {{ element }} -> {{ expression }})
 {%- endmacro %}
 
 
@@ -52,6 +58,10 @@
 
 {% macro duckdb__list_where(list, element, condition) -%}
     list_filter({{ list }}, lambda {{ element }}: {{ condition }})
+{%- endmacro %}
+
+{% macro spark__list_where(list, element, condition) -%}
+    filter({{ list }}, {{ element }} -> {{ condition }})
 {%- endmacro %}
 
 
@@ -80,6 +90,10 @@
     list_filter(list_transform({{ list }}, lambda {{ element }}: {{ expression }}), lambda {{ element }}: {{ condition }})
 {%- endmacro %}
 
+{% macro spark__list_map_where(list, element, expression, condition) -%}
+    filter(transform({{ list }}, {{ element }} -> {{ expression }}), {{ element }} -> {{ condition }})
+{%- endmacro %}
+
 
 {#- In a select list: one output row per element of the list (none for an empty or NULL list). -#}
 {% macro unnest_list(list) -%}
@@ -87,6 +101,8 @@
 {%- endmacro %}
 
 {% macro default__unnest_list(list) -%}unnest({{ list }}){%- endmacro %}
+
+{% macro spark__unnest_list(list) -%}explode({{ list }}){%- endmacro %}
 
 
 {#- In a select list: one output row per element, as columns `element` and its 1-based `position`. -#}
@@ -99,6 +115,12 @@
     unnest({{ list }}) as {{ element }}
 {%- endmacro %}
 
+{% macro spark__unnest_list_with_position(list, element, position) -%}
+    inline(transform({{ list }}, ({{ element }}, list_index) -> named_struct(
+        '{{ position }}', list_index + 1, '{{ element }}', {{ element }}
+    )))
+{%- endmacro %}
+
 
 {#- The element at a 1-based position (NULL beyond the end). -#}
 {% macro list_element(list, position) -%}
@@ -106,6 +128,8 @@
 {%- endmacro %}
 
 {% macro default__list_element(list, position) -%}({{ list }})[{{ position }}]{%- endmacro %}
+
+{% macro spark__list_element(list, position) -%}element_at({{ list }}, {{ position }}){%- endmacro %}
 
 
 {#-
@@ -123,6 +147,14 @@
 
 {% macro duckdb__sorted_distinct_agg(expression, condition=none) -%}
     list_sort(list_distinct(list({{ expression }}){% if condition %} filter (where {{ condition }}){% endif %}))
+{%- endmacro %}
+
+{#- Spark: as DuckDB, NULL when no row qualifies, an empty list when the qualifying values are all NULL. -#}
+{% macro spark__sorted_distinct_agg(expression, condition=none) -%}
+    case
+        when count(1){% if condition %} filter (where {{ condition }}){% endif %} > 0
+            then array_sort(array_distinct(collect_list({{ expression }}){% if condition %} filter (where {{ condition }}){% endif %}))
+    end
 {%- endmacro %}
 
 
@@ -149,6 +181,14 @@
     list_sort(list_distinct(flatten(list({{ list_expression }}){% if condition %} filter (where {{ condition }}){% endif %})))
 {%- endmacro %}
 
+{% macro spark__sorted_distinct_flatten_agg(list_expression, condition=none) -%}
+    case
+        when count(1){% if condition %} filter (where {{ condition }}){% endif %} > 0
+            then array_sort(array_compact(array_distinct(flatten(
+                collect_list({{ list_expression }}){% if condition %} filter (where {{ condition }}){% endif %}))))
+    end
+{%- endmacro %}
+
 
 {#- A list's distinct non-null elements sorted byte by byte (e.g. to check that a list is sorted and distinct). -#}
 {% macro list_sort_distinct(list) -%}
@@ -167,3 +207,5 @@
 {%- endmacro %}
 
 {% macro duckdb__list_sort_distinct(list) -%}list_sort(list_distinct({{ list }})){%- endmacro %}
+
+{% macro spark__list_sort_distinct(list) -%}array_sort(array_compact(array_distinct({{ list }}))){%- endmacro %}

@@ -40,6 +40,12 @@
     { {%- for name, expression in fields.items() %}'{{ name }}': {{ expression }}{% if not loop.last %}, {% endif %}{% endfor -%} }
 {%- endmacro %}
 
+{% macro spark__make_record(fields) -%}
+    named_struct(
+        {%- for name, expression in fields.items() %}'{{ name }}', {{ expression }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+{%- endmacro %}
+
 {% macro postgres__make_record(fields) -%}
     jsonb_build_object(
         {%- for name, expression in fields.items() %}'{{ name }}', {{ expression }}{% if not loop.last %}, {% endif %}{% endfor -%}

@@ -20,3 +20,12 @@
 {% macro duckdb__regexp_full_match(expression, pattern) -%}
     regexp_full_match({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
+
+{#- Spark: raw string literals, so a `\s` reaches the regex engine as written. -#}
+{% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, r'{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro spark__regexp_full_match(expression, pattern) -%}
+    ({{ expression }} rlike r'^(?:{{ pattern }})$')
+{%- endmacro %}

@@ -13,6 +13,8 @@
 
 {% macro postgres__string_type() -%}text{%- endmacro %}
 
+{% macro spark__string_type() -%}string{%- endmacro %}
+
 
 {#- A list of strings (tags, products, channels). -#}
 {% macro string_list_type() -%}
@@ -22,6 +24,8 @@
 {% macro default__string_list_type() -%}varchar[]{%- endmacro %}
 
 {% macro postgres__string_list_type() -%}text[]{%- endmacro %}
+
+{% macro spark__string_list_type() -%}array<string>{%- endmacro %}
 
 
 {#- A 64-bit floating-point number. -#}
@@ -33,6 +37,8 @@
 
 {% macro duckdb__double_type() -%}double{%- endmacro %}
 
+{% macro spark__double_type() -%}double{%- endmacro %}
+
 
 {#- An empty list of strings, e.g. the value of `tags` when none was applied. -#}
 {% macro empty_string_list() -%}
@@ -42,3 +48,5 @@
 {% macro default__empty_string_list() -%}cast(array[] as {{ string_list_type() }}){%- endmacro %}
 
 {% macro duckdb__empty_string_list() -%}[]{%- endmacro %}
+
+{% macro spark__empty_string_list() -%}cast(array() as array<string>){%- endmacro %}

@@ -59,6 +59,23 @@
     {{ column }}
 {%- endmacro %}
 
+{#-
+    Spark: one from_json per line with every field as a string (lists too: a list of the wrong type would
+    mark the whole record corrupt; json_field parses them again), strict about single quotes and NaN; a line
+    that is not a JSON object (corrupt record, or no record for a blank line) is NULL.
+-#}
+{% macro spark__parse_json_object(column, fields) -%}
+    {%- set schema = [] -%}
+    {%- for field in fields -%}
+        {%- do schema.append('`' ~ field ~ '` string') -%}
+    {%- endfor -%}
+    {%- do schema.append('_corrupt_record string') -%}
+    {%- set parsed -%}
+        from_json({{ column }}, '{{ schema | join(", ") }}', map('allowSingleQuotes', 'false', 'allowNonNumericNumbers', 'false', 'columnNameOfCorruptRecord', '_corrupt_record'))
+    {%- endset -%}
+    case when {{ parsed }}._corrupt_record is null then {{ parsed }} end
+{%- endmacro %}
+
 
 {#- One field of a record made by parse_json_object, typed by its kind in `fields` (see above). -#}
 {% macro json_field(record, fields, field) -%}
@@ -67,6 +84,23 @@
 
 {% macro duckdb__json_field(record, field, kind) -%}
     {{ record }}.{{ field }}
+{%- endmacro %}
+
+{% macro spark__json_field(record, field, kind) -%}
+    {%- set types = {
+        'string_list': 'array<string>',
+        'product_list': 'array<struct<product_id: string, sku: string>>',
+        'item_list': 'array<struct<product_id: string, sku: string, quantity: double, price: ' ~ (money_type() | trim) ~ '>>',
+    } -%}
+    {%- if kind == 'string' -%}
+        {{ record }}.`{{ field }}`
+    {%- elif kind in types -%}
+        from_json({{ record }}.`{{ field }}`, '{{ types[kind] }}')
+    {%- elif kind == 'money' -%}
+        cast({{ record }}.`{{ field }}` as {{ money_type() | trim }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("json_field: unknown kind " ~ kind) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro postgres__json_field(record, field, kind) -%}
@@ -95,6 +129,20 @@
 
 {% macro duckdb__json_field_type(column, field) -%}
     json_type({{ column }}, {{ dbt.string_literal('$."' ~ field ~ '"') }})
+{%- endmacro %}
+
+{#- Spark: the JSON type from the first character of the field's value in the raw line (suspicious lines only). -#}
+{% macro spark__json_field_type(column, field) -%}
+    case left(regexp_extract({{ column }}, r'"{{ field }}"\s*:\s*(\S)', 1), 1)
+        when '"' then 'VARCHAR'
+        when '{' then 'OBJECT'
+        when '[' then 'ARRAY'
+        when 't' then 'BOOLEAN'
+        when 'f' then 'BOOLEAN'
+        when 'n' then 'NULL'
+        when '' then null
+        else 'DOUBLE'
+    end
 {%- endmacro %}
 
 {% macro postgres__json_field_type(column, field) -%}
@@ -163,6 +211,17 @@
     end
 {%- endmacro %}
 
+{% macro spark__has_non_object_element(column, field, value) -%}
+    case
+        when size({{ value }}) > 0
+            then exists(
+                from_json(get_json_object({{ column }}, '$.{{ field }}'), 'array<string>'),
+                element -> element is null or left(ltrim(element), 1) <> '{'
+            )
+        else false
+    end
+{%- endmacro %}
+
 {% macro postgres__has_non_object_element(column, field, value) -%}
     coalesce(jsonb_path_exists({{ value }}, '$[*] ? (@.type() != "object")'), false)
 {%- endmacro %}
@@ -196,4 +255,8 @@
 
 {% macro postgres__cte_materialization(purpose) -%}
     {%- if purpose == 'parse' -%}materialized{%- endif -%}
+{%- endmacro %}
+
+{#- Spark has no `as materialized` CTEs: the optimiser evaluates the parse once per line. -#}
+{% macro spark__cte_materialization(purpose) -%}
 {%- endmacro %}

@@ -44,6 +44,10 @@
     regexp_matches({{ column }}, '\\u[dD][89a-fA-F][0-9a-fA-F]{2}')
 {%- endmacro %}
 
+{% macro spark__has_unpaired_surrogate_escape(column) -%}
+    ({{ column }} rlike r'\\u[dD][89a-fA-F][0-9a-fA-F]{2}')
+{%- endmacro %}
+
 {% macro postgres__has_unpaired_surrogate_escape(column) -%}
     ({{ column }} ~ '\\u[dD][89a-fA-F][0-9a-fA-F]{2}')
 {%- endmacro %}
@@ -51,7 +55,16 @@
 
 {#- A raw line's text without its line terminator (the DuckDB reader keeps `\n` / `\r\n` in the text). -#}
 {% macro without_line_terminator(column) -%}
+    {{- return(adapter.dispatch('without_line_terminator', 'customer_agent_warehouse')(column)) -}}
+{%- endmacro %}
+
+{% macro default__without_line_terminator(column) -%}
     rtrim({{ column }}, chr(13) || chr(10))
+{%- endmacro %}
+
+{#- Spark's two-argument rtrim takes its arguments the other way round: a regex, and the loader strips them anyway. -#}
+{% macro spark__without_line_terminator(column) -%}
+    regexp_replace({{ column }}, r'[\r\n]+$', '')
 {%- endmacro %}
 
 
@@ -67,4 +80,8 @@
 {% macro duckdb__is_epoch_text(text_value) -%}
     {#- A string test instead of a regular expression: it runs on every line. -#}
     (trim({{ text_value }}) <> '' and ltrim(trim({{ text_value }}), '-0123456789') = '')
+{%- endmacro %}
+
+{% macro spark__is_epoch_text(text_value) -%}
+    (trim({{ text_value }}) rlike r'^[-0-9]+$')
 {%- endmacro %}

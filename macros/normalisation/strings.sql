@@ -40,11 +40,11 @@
     {%- set digits = regexp_replace_all(expression, '[^0-9]', '') %}
     case
         when {{ digits }} = '' then null
-        when starts_with(trim({{ expression }}), '+')
+        when {{ string_starts_with('trim(' ~ expression ~ ')', "'+'") }}
             then '+' || {{ digits }}
-        when starts_with({{ digits }}, '00')
+        when {{ string_starts_with(digits, "'00'") }}
             then '+' || substr({{ digits }}, 3)
-        when starts_with({{ digits }}, '{{ country_code }}')
+        when {{ string_starts_with(digits, "'" ~ country_code ~ "'") }}
             and length({{ digits }}) > 10
             then '+' || {{ digits }}
         else '+{{ country_code }}' || regexp_replace({{ digits }}, '^0', '')
@@ -56,3 +56,13 @@
 {% macro channel_alias_key(expression) -%}
     nullif({{ regexp_replace_all('lower(trim(' ~ expression ~ '))', '[\\s_-]+', '_') }}, '')
 {%- endmacro %}
+
+
+{#- True when the string starts with `prefix` (a SQL expression). Spark has `startswith`, not `starts_with`. -#}
+{% macro string_starts_with(expression, prefix) -%}
+    {{- return(adapter.dispatch('string_starts_with', 'customer_agent_warehouse')(expression, prefix)) -}}
+{%- endmacro %}
+
+{% macro default__string_starts_with(expression, prefix) -%}starts_with({{ expression }}, {{ prefix }}){%- endmacro %}
+
+{% macro spark__string_starts_with(expression, prefix) -%}startswith({{ expression }}, {{ prefix }}){%- endmacro %}

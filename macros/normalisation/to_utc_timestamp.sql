@@ -43,10 +43,44 @@
 {%- endmacro %}
 
 
+{#-
+    Spark: one guard regex (the ISO-8601 forms the other engines read) before the cast, as Spark's cast
+    alone also reads `2026`, `T10:00` (today) or zone names; epoch milliseconds range-checked before
+    timestamp_millis, which raises on overflow even with ANSI off.
+-#}
+{% macro spark__to_utc_timestamp(expression) -%}
+    case
+        when {{ is_epoch_text(expression) }}
+            then
+                case
+                    when try_cast(trim({{ expression }}) as bigint) between -62135596800000 and 253402300799999
+                        then timestamp_millis(try_cast(trim({{ expression }}) as bigint))
+                end
+        when trim({{ expression }}) rlike r'^[0-9]{4}-[0-9][0-9]-[0-9][0-9]([Tt ][0-9][0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?)? ?([Zz]|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$'
+            and left(trim({{ expression }}), 4) <> '0000'
+            then try_cast(trim({{ expression }}) as timestamp)
+    end
+{%- endmacro %}
+
+
+{#- True when a string is made of digits only (and not empty). -#}
+{% macro is_unsigned_digits(expression) -%}
+    {{- return(adapter.dispatch('is_unsigned_digits', 'customer_agent_warehouse')(expression)) -}}
+{%- endmacro %}
+
+{% macro default__is_unsigned_digits(expression) -%}
+    ltrim({{ expression }}, '0123456789') = ''
+{%- endmacro %}
+
+{% macro spark__is_unsigned_digits(expression) -%}
+    ({{ expression }} rlike r'^[0-9]*$')
+{%- endmacro %}
+
+
 {#- True when a time given as digits is epoch seconds read as milliseconds: in range only once multiplied by 1000. -#}
 {% macro looks_like_epoch_seconds(text_expression) -%}
     (
-        ltrim(trim({{ text_expression }}), '0123456789') = ''
+        {{ is_unsigned_digits('trim(' ~ text_expression ~ ')') }}
         and length(trim({{ text_expression }})) between 9 and 11
         and {{ is_plausible_timestamp(to_utc_timestamp(text_expression ~ " || '000'")) }}
     )

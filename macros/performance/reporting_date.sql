@@ -31,5 +31,14 @@
 
 
 {% macro to_reporting_date(column) -%}
+    {{- return(adapter.dispatch('to_reporting_date', 'customer_agent_warehouse')(column)) -}}
+{%- endmacro %}
+
+{% macro default__to_reporting_date(column) -%}
     cast(({{ column }} at time zone 'UTC') at time zone '{{ reporting_timezone() }}' as date)
+{%- endmacro %}
+
+{#- Spark's timestamps are UTC instants (session time zone UTC): the wall clock of the zone, as a date. -#}
+{% macro spark__to_reporting_date(column) -%}
+    to_date(from_utc_timestamp({{ column }}, '{{ reporting_timezone() }}'))
 {%- endmacro %}

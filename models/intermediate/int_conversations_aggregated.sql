@@ -1,10 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='conversation_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+{{ config(**incremental_config(unique_key='conversation_id')) }}
 
 {#-
     One row per conversation with everything derived from its own records

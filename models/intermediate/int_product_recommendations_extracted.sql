@@ -1,10 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='conversation_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+{{ config(**incremental_config(unique_key='conversation_id')) }}
 
 {#-
     Spec §4.4, in one place: a product recommendation event is a

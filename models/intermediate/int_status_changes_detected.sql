@@ -1,10 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='conversation_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+{{ config(**incremental_config(unique_key='conversation_id')) }}
 
 {#-
     The conversation status state machine (spec §4), in one place. A

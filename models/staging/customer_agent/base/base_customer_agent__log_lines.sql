@@ -1,10 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['file_name', 'line_number'],
-    )
-}}
+{{ config(**incremental_config(unique_key=['file_name', 'line_number'])) }}
 
 {#-
     Every line of every conversation log file, as the raw zone source serves it:
