@@ -62,9 +62,25 @@ def _postgres_loader(options: LoadOptions) -> LoadReport:
     return LoadReport(f"PostgreSQL {postgres.where}", sum(summary.lines_loaded for summary in summaries), files)
 
 
+def _spark_loader(options: LoadOptions) -> LoadReport:
+    """Spark reads the raw files itself (ingest/spark_loader.py), in the command's Spark session: the one
+    `build --target spark` started for the loader and dbt, else one started for this load."""
+    from customer_agent_warehouse.ingest.postgres_loader import FILE_OUTCOMES
+    from customer_agent_warehouse.ingest.spark_loader import load_raw_zone
+    from customer_agent_warehouse.spark_session import active_or_new_session, warehouse_path
+
+    with active_or_new_session() as spark:
+        summaries = load_raw_zone(spark, options.raw_path, full_refresh=options.full_refresh,
+                                  settle_seconds=options.settle_seconds, max_line_bytes=options.max_line_bytes)
+    files = {outcome: sum(summary.files[outcome] for summary in summaries) for outcome in FILE_OUTCOMES}
+    by_spark = sum(summary.files_read_by_spark for summary in summaries)
+    return LoadReport(f"Spark {warehouse_path()} ({by_spark:,} files read by Spark's text source)",
+                      sum(summary.lines_loaded for summary in summaries), files)
+
+
 def raw_loader(target: str) -> Loader | None:
     """The loader of a target's raw tables; None when dbt reads the raw zone itself (DuckDB)."""
-    return {"postgres": _postgres_loader}.get(target)
+    return {"postgres": _postgres_loader, "spark": _spark_loader}.get(target)
 
 
 def _var(values: Mapping[str, Any], name: str, kind: type, fallback: Any) -> Any:
@@ -112,7 +128,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
 def run_load(args: argparse.Namespace) -> int:
     if raw_loader(args.target) is None:
         raise UsageError(f"--target {args.target} has no load step: dbt reads the raw zone itself during `build` "
-                         "(use --target postgres)")
+                         "(use --target postgres or spark)")
     from customer_agent_warehouse.pipeline import build_lock
 
     settings = load_settings()

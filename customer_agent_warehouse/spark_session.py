@@ -108,6 +108,19 @@ def spark_session() -> Iterator[Any]:
         lock.release()
 
 
+@contextmanager
+def active_or_new_session() -> Iterator[Any]:
+    """The SparkSession this process already runs (`build --target spark`), else a new one for the block."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    with spark_session() as session:
+        yield session
+
+
 METASTORE_BUSY = ("Unable to instantiate org.apache.hadoop.hive.ql.metadata.SessionHiveMetaStoreClient",
                   "Another instance of Derby may have already booted the database")
 

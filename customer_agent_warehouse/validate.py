@@ -884,13 +884,11 @@ def print_suite(outcome: SuiteOutcome) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     duckdb_path = resolve_duckdb_path(args.duckdb_path)
-    if args.target not in ("duckdb", "postgres"):
-        print(f"validate: --target {args.target} is not supported yet: the suites run on the DuckDB or "
-              "PostgreSQL warehouse (--target duckdb or postgres)", file=sys.stderr)
-        return 2
     try:
         if args.target == "postgres":
             outcome = _validate_postgres(args)
+        elif args.target == "spark":
+            outcome = _validate_spark(args)
         else:
             print(f"validate: warehouse {duckdb_path} (read-only)", flush=True)
             outcome = validate_warehouse(
@@ -916,4 +914,14 @@ def _validate_postgres(args: argparse.Namespace) -> ValidationOutcome:
         postgres, args.expectations_dir, args.report_dir, suites=args.suites,
         followup_delay_hours=args.followup_delay_hours, data_docs=args.data_docs, progress=print_suite,
         validation_time=args.validation_time,
+    )
+
+
+def _validate_spark(args: argparse.Namespace) -> ValidationOutcome:
+    from customer_agent_warehouse.validate_spark import validate_spark_warehouse
+
+    print("validate: warehouse Spark (CA_SPARK_WAREHOUSE), Spark DataFrames", flush=True)
+    return validate_spark_warehouse(
+        args.expectations_dir, args.report_dir, suites=args.suites, followup_delay_hours=args.followup_delay_hours,
+        progress=print_suite, validation_time=args.validation_time,
     )

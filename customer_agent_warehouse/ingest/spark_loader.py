@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_agent_warehouse.ingest.listing import list_source
+from customer_agent_warehouse.ingest.postgres_loader import FILE_OUTCOMES, file_outcome
 from customer_agent_warehouse.ingest.reader import LINE_SCHEMA, ReadResult, read_lines
 from customer_agent_warehouse.ingest.registry import (
     MANIFEST_SCHEMA,
@@ -54,10 +55,12 @@ _GLOB_CHARACTERS = "\\{}[]*?"
 
 @dataclass(frozen=True)
 class LoadSummary:
+    """One source folder's load: lines loaded, files per outcome (postgres_loader.FILE_OUTCOMES), and how many
+    of the files read Spark read itself."""
+
     source: str
-    files_read: int
     lines_loaded: int
-    files_listed: int
+    files: dict[str, int]
     files_read_by_spark: int
 
 
@@ -241,7 +244,11 @@ def load_source(spark: Any, root: Path, source: str, *, full_refresh: bool = Fal
     for read in reads:
         plan.rows[read.planned.entry.name] = row_after_read(read.planned, read.result, started_ns, settle_seconds)
     tables.write_manifest(list(plan.rows.values()))
-    return LoadSummary(source, len(reads), sum(read.new_lines for read in reads), len(plan.rows), len(clean_names))
+    outcomes = dict.fromkeys(FILE_OUTCOMES, 0)
+    read_by_name = {read.planned.entry.name: read.planned for read in reads}
+    for name, row in plan.rows.items():
+        outcomes[file_outcome(row, read_by_name.get(name))] += 1
+    return LoadSummary(source, sum(read.new_lines for read in reads), outcomes, len(clean_names))
 
 
 def _read(planned: PlannedRead, max_line_bytes: int, keep_lines: bool = False) -> FileRead:

@@ -1,4 +1,4 @@
-{{ config(**incremental_config(unique_key='conversation_id')) }}
+{{ config(**key_incremental_config(unique_key='conversation_id')) }}
 
 {#-
     Spec §4.4, in one place: a product recommendation event is a

@@ -1,4 +1,4 @@
-{{ config(**incremental_config(unique_key='conversation_id')) }}
+{{ config(**key_incremental_config(unique_key='conversation_id')) }}
 
 {#-
     The conversation status state machine (spec §4), in one place. A

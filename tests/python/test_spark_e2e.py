@@ -153,9 +153,9 @@ def incremental_builds(full_build: tuple[Warehouse, SparkBuilds]) -> tuple[Wareh
 
 
 def test_two_incremental_builds_on_spark_equal_duckdb(incremental_builds: tuple[Warehouse, SparkBuilds]) -> None:
-    duckdb_warehouse, spark = incremental_builds
-    late = spark.reader().rows("marts.fct_customer_agent_events", ["conversation_id", "profile_id"])
-    assert ("c9", None) in late or any(conversation == "c9" for conversation, _ in late)
+    _, spark = incremental_builds
+    conversations = {row[0] for row in spark.reader().rows("marts.fct_customer_agent_events", ["conversation_id"])}
+    assert "c9" in conversations  # batch B of the facts scenario arrived with the first incremental pass
     print(f"Spark build times (s): {', '.join(f'{seconds:.0f}' for seconds in spark.durations)}")
 
 

@@ -1,4 +1,4 @@
-{{ config(**incremental_config(unique_key='conversation_id')) }}
+{{ config(**key_incremental_config(unique_key='conversation_id')) }}
 
 {#-
     One row per conversation log record (spec §2.1, §3): valid lines only,

@@ -1,4 +1,4 @@
-{{ config(**incremental_config(unique_key=['file_name', 'line_number'])) }}
+{{ config(**key_incremental_config(unique_key=['file_name', 'line_number'])) }}
 
 {#-
     Every line of every order file, parsed once and classified (read like
