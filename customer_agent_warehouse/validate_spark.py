@@ -4,7 +4,8 @@ Each suite's table is `spark.table('<schema>.<table>')` in the command's Spark s
 CA_SPARK_WAREHOUSE), validated through a GX Spark datasource (one dataframe asset per suite). The suites' own
 SQL (UnexpectedRowsExpectation queries, the duplicates sample) is written in DuckDB's dialect: it is
 transpiled once to Spark SQL with sqlglot (identifiers in backquotes, lambdas, list functions), with the
-DuckDB variable `getvariable('ca_followup_delay_hours')` replaced by its value first.
+DuckDB variables (`getvariable('ca_followup_delay_hours')`, the seeds' lists `getvariable('ca_channels')`, ...)
+replaced by their values first.
 """
 
 from __future__ import annotations
@@ -43,17 +44,55 @@ BATCH_PLACEHOLDER = "ca_validate_batch"
 _VARIABLE = re.compile(r"getvariable\('([a-z_]+)'\)")
 
 
-def spark_sql(duckdb_sql: str, variables: dict[str, float]) -> str:
+def _spark_function(node: Any) -> Any:
+    """The DuckDB functions the suites use that sqlglot leaves as they are, in Spark's words. The suites apply
+    `len` to lists only (sqlglot reads it as a string length)."""
+    from sqlglot import exp
+
+    name = node.name.upper() if isinstance(node, exp.Anonymous) else ""
+    if isinstance(node, exp.Length):
+        return exp.func("size", node.this)
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = node.expression
+        anchored = (exp.Literal.string(f"^(?:{pattern.this})$") if isinstance(pattern, exp.Literal)
+                    else exp.func("concat", exp.Literal.string("^(?:"), pattern, exp.Literal.string(")$")))
+        return exp.RegexpLike(this=node.this, expression=anchored)
+    if name == "LIST_HAS_ALL":  # every element of the second list is in the first
+        container, elements = node.expressions
+        return exp.EQ(this=exp.func("size", exp.func("array_except", elements, container)),
+                      expression=exp.Literal.number(0))
+    if name == "TO_MICROSECONDS":  # an interval of that many microseconds
+        micros = node.expressions[0]
+        return exp.func("make_dt_interval", exp.Literal.number(0), exp.Literal.number(0), exp.Literal.number(0),
+                        exp.Div(this=exp.cast(micros, "decimal(18, 6)"), expression=exp.Literal.number(1000000)))
+    return node
+
+
+def _duckdb_literal(value: Any) -> str:
+    """A suite variable (a number, or a seed's list of strings) as a DuckDB literal, before transpiling."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(float(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return "[" + ", ".join(_duckdb_literal(str(item)) for item in value) + "]"
+
+
+def spark_sql(duckdb_sql: str, variables: dict[str, Any]) -> str:
     """A suite query in DuckDB's dialect as Spark SQL (`{batch}` kept for GX)."""
     import sqlglot
 
-    text = _VARIABLE.sub(lambda match: repr(float(variables[match.group(1)])), duckdb_sql)
-    text = text.replace("{batch}", BATCH_PLACEHOLDER)
-    translated = sqlglot.transpile(text, read="duckdb", write="spark")[0]
-    return translated.replace(BATCH_PLACEHOLDER, "{batch}")
+    text = _VARIABLE.sub(lambda match: _duckdb_literal(variables[match.group(1)]), duckdb_sql)
+    tree = sqlglot.parse_one(text.replace("{batch}", BATCH_PLACEHOLDER), read="duckdb")
+    sql = tree.sql("spark")
+    for _ in range(4):  # a replaced node's arguments are rewritten on the next pass
+        tree = tree.transform(_spark_function)
+        sql, previous = tree.sql("spark"), sql
+        if sql == previous:
+            break
+    return sql.replace(BATCH_PLACEHOLDER, "{batch}")
 
 
-def spark_document(document: dict[str, Any], variables: dict[str, float]) -> dict[str, Any]:
+def spark_document(document: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
     """The suite with every SQL query in Spark's dialect."""
     translated = copy.deepcopy(document)
     for expectation in translated.get("expectations") or []:
