@@ -1,19 +1,34 @@
 {#-
-    How an incremental model is materialised, per engine, in one place. Models call
-    `{{ config(**key_incremental_config(unique_key)) }}` with the key their rows are replaced by.
-    DuckDB and PostgreSQL: incremental, `delete+insert` on the key.
+    How the incremental models that replace rows by a key (the base, staging and intermediate models) are
+    materialised, per engine, in one place; the conversation-grain marts have theirs in
+    macros/incremental/rebuilt_keys.sql (incremental_config). Models call
+    `{{ config(**engine_incremental_config('delete+insert', unique_key='conversation_id')) }}`.
+    DuckDB and PostgreSQL: incremental with that strategy and key (and the post-hook, when given).
     Spark (parquet, no Delta/Iceberg: neither `merge` nor `delete+insert`): a table rebuilt on every build
     from the raw tables, which keep every line ever loaded (customer_agent_warehouse/ingest/spark_loader.py),
     so a build equals a full refresh by construction (README, Apache Spark target).
 -#}
-{% macro key_incremental_config(unique_key) -%}
-    {{- return(adapter.dispatch('key_incremental_config', 'customer_agent_warehouse')(unique_key)) -}}
+{% macro engine_incremental_config(strategy, unique_key=none, post_hook=none) -%}
+    {{- return(adapter.dispatch('engine_incremental_config', 'customer_agent_warehouse')(strategy, unique_key, post_hook)) -}}
 {%- endmacro %}
 
-{% macro default__key_incremental_config(unique_key) -%}
-    {{- return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': unique_key}) -}}
+{% macro default__engine_incremental_config(strategy, unique_key, post_hook) -%}
+    {%- set config = {'materialized': 'incremental', 'incremental_strategy': strategy} -%}
+    {%- if unique_key is not none -%}
+        {%- do config.update({'unique_key': unique_key}) -%}
+    {%- endif -%}
+    {%- if post_hook is not none -%}
+        {%- do config.update({'post_hook': post_hook}) -%}
+    {%- endif -%}
+    {{- return(config) -}}
 {%- endmacro %}
 
-{% macro spark__key_incremental_config(unique_key) -%}
+{% macro spark__engine_incremental_config(strategy, unique_key, post_hook) -%}
+    {{- return({'materialized': 'table'}) -}}
+{%- endmacro %}
+
+
+{#- The conversation-grain marts (macros/incremental/rebuilt_keys.sql) on Spark: tables too, rebuilt whole. -#}
+{% macro spark__incremental_config(key, keys_macro, by_reporting_timezone) -%}
     {{- return({'materialized': 'table'}) -}}
 {%- endmacro %}

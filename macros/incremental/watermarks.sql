@@ -39,6 +39,15 @@
     {{- return(adapter.dispatch('prune_watermarks', 'customer_agent_warehouse')()) -}}
 {%- endmacro %}
 
+{#- Spark (parquet): no DELETE; every model is a table there (macros/cross_db/incremental.sql), nothing to record. -#}
+{% macro spark__create_watermarks_table() -%}
+    select 1
+{%- endmacro %}
+
+{% macro spark__prune_watermarks() -%}
+    select 1
+{%- endmacro %}
+
 {% macro default__prune_watermarks() -%}
     delete from {{ watermarks_relation() }} as old
     where exists (

@@ -1,11 +1,6 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='conversation_id',
-        post_hook="{{ record_watermark() }}",
-    )
-}}
+{{ config(**engine_incremental_config(
+    'delete+insert', unique_key='conversation_id', post_hook="{{ record_watermark() }}"
+)) }}
 
 {#-
     The current identity of every conversation (spec §3-§4): its profile, channel and start,

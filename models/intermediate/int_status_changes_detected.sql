@@ -1,4 +1,4 @@
-{{ config(**key_incremental_config(unique_key='conversation_id')) }}
+{{ config(**engine_incremental_config('delete+insert', unique_key='conversation_id')) }}
 
 {#-
     The conversation status state machine (spec §4), in one place. A

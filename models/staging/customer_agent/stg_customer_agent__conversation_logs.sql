@@ -1,4 +1,4 @@
-{{ config(**key_incremental_config(unique_key='conversation_id')) }}
+{{ config(**engine_incremental_config('delete+insert', unique_key='conversation_id')) }}
 
 {#-
     One row per conversation log record (spec §2.1, §3): valid lines only,

@@ -1,4 +1,4 @@
-{{ config(**key_incremental_config(unique_key=['file_name', 'line_number'])) }}
+{{ config(**engine_incremental_config('delete+insert', unique_key=['file_name', 'line_number'])) }}
 
 {#-
     Every line of every order file, parsed once and classified (read like
