@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from customer_agent_warehouse.dbt_runner import DEFAULT_PROFILES_DIR, build_arguments
@@ -23,9 +24,10 @@ from customer_agent_warehouse.settings import PROJECT_ROOT, Settings
 def dbt_command(args: Sequence[str], dbt_vars: Mapping[str, Any]) -> list[str]:
     command = [*args, "--profiles-dir", str(DEFAULT_PROFILES_DIR), "--project-dir", str(PROJECT_ROOT),
                "--target", "spark"]
-    for option, variable in (("--target-path", "DBT_TARGET_PATH"), ("--log-path", "DBT_LOG_PATH")):
-        if os.environ.get(variable):
-            command += [option, os.environ[variable]]
+    for option, folder in (("--target-path", os.environ.get("DBT_TARGET_PATH")),
+                           ("--log-path", os.environ.get("DBT_LOG_PATH"))):
+        if folder:
+            command += [option, folder]
     return command + (["--vars", json.dumps(dict(dbt_vars), default=str)] if dbt_vars else [])
 
 
@@ -48,8 +50,7 @@ def spark_build(settings: Settings, args: argparse.Namespace) -> int:
     """Load the raw zone and run `dbt build`, one Spark session for both."""
     from customer_agent_warehouse.spark_session import spark_session
 
-    os.environ.update(settings.dbt_env())
-    os.environ["CA_DBT_TARGET"] = "spark"
+    os.environ.update(replace(settings, target="spark").dbt_env())  # dbt in this process reads them
     with spark_session():
         run_load_step(settings, "spark", args.vars, args.full_refresh)
         return run_dbt_in_process(build_arguments(args.full_refresh, args.unit_tests), args.vars)

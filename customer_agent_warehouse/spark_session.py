@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_agent_warehouse.locking import BuildLock, WarehouseLocked, lock_path_for
-from customer_agent_warehouse.settings import PROJECT_ROOT, UsageError, setting
+from customer_agent_warehouse.settings import PROJECT_ROOT, UsageError, read_variable, setting
 
 PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
 ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
@@ -29,26 +29,26 @@ ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
 FORCED_SETTINGS = {"spark.sql.ansi.enabled": "false"}
 
 
-def _env_var(environ: Mapping[str, str]) -> Any:
+def _env_var(environ: Mapping[str, str] | None, overrides: Mapping[str, str]) -> Any:
+    """dbt's env_var for the profile: the CA_* variables checked by settings.py (their defaults otherwise)."""
     def env_var(name: str, default: str | None = None) -> str:
-        if name in environ:
-            return environ[name]
-        if default is None:
+        value = overrides.get(name) or read_variable(name, environ)
+        if value is None and default is None:
             raise UsageError(f"profiles/profiles.yml needs the environment variable {name}")
-        return default
+        return value if value is not None else default
     return env_var
 
 
-def spark_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def spark_settings(environ: Mapping[str, str] | None = None,
+                   overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The `server_side_parameters` of the profile's `spark` output, rendered as dbt renders them."""
     import jinja2
     import yaml
 
-    environ = os.environ if environ is None else environ
     profile = yaml.safe_load(PROFILE.read_text())
     parameters = profile["customer_agent_warehouse"]["outputs"]["spark"]["server_side_parameters"]
     renderer = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env_var = _env_var(environ)
+    env_var = _env_var(environ, overrides or {})
     return {name: renderer.from_string(str(value)).render(env_var=env_var) for name, value in parameters.items()}
 
 
@@ -90,13 +90,14 @@ def spark_session() -> Iterator[Any]:
         raise UsageError(busy_message(warehouse)) from None
     try:
         ensure_java()
-        os.environ["CA_SPARK_WAREHOUSE"] = str(warehouse)  # dbt renders the profile from it: the same folder
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         warehouse.mkdir(parents=True, exist_ok=True)
         from pyspark.sql import SparkSession
 
         builder = SparkSession.builder.enableHiveSupport()
-        for name, value in {**spark_settings(), **FORCED_SETTINGS}.items():
+        # The warehouse as an absolute path: the session's folders never depend on the working directory.
+        settings = spark_settings(overrides={"CA_SPARK_WAREHOUSE": str(warehouse)})
+        for name, value in {**settings, **FORCED_SETTINGS}.items():
             builder = builder.config(name, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
