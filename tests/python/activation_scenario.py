@@ -32,8 +32,10 @@ profile; ann orders on 11-21 (after her latest recommendation). A `--since-last`
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from tests.python import raw_records
 from tests.python.warehouse import Warehouse
 
 AS_OF_1 = "2026-11-20T12:00:00Z"
@@ -91,17 +93,8 @@ REMOVED_2 = {
 }
 
 
-def log(log_id: str, conversation_id: str, occurred_at: str, record_type: str, actor: str,
-        received_at: str = RECEIVED_A, **fields: Any) -> dict[str, Any]:
-    """One raw conversation log line."""
-    return {"log_id": log_id, "conversation_id": conversation_id, "occurred_at": occurred_at,
-            "received_at": received_at, "type": record_type, "actor": actor, **fields}
-
-
-def products(*identifiers: str) -> list[dict[str, str]]:
-    """Recommended products: `sku:X` is a product with a SKU only."""
-    return [{"sku": item[4:]} if item.startswith("sku:") else {"product_id": item, "sku": f"S-{item}"}
-            for item in identifiers]
+log = partial(raw_records.log, received_at=RECEIVED_A)
+products = raw_records.products
 
 
 def hal_conversation(day: int) -> list[dict[str, Any]]:

@@ -29,6 +29,9 @@ from tests.python import activation_scenario as scenario
 from tests.python.klaviyo_server import FakeKlaviyo
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
+# Several real dbt builds: `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
+
 SCHEMAS = PROJECT_ROOT / "customer_agent_warehouse" / "activation" / "schemas"
 REVISION = "2026-07-15"
 API_KEY = "pk_test_secret_1234567890"

@@ -63,13 +63,12 @@ def test_every_phase_ran(bench_run: BenchRun) -> None:
         assert phase["seconds"] > 0, name
         assert phase["peak_rss_bytes"] > 0, name
         assert phase["cpu_seconds"] > 0, name
-        assert phase["other_load"] >= 0, name
+        assert isinstance(phase["other_load"], float | int), name  # the other processes' load, recorded
         assert Path(phase["log"]).exists(), name
-        if name != "validate":
-            assert phase["returncode"] == 0, f"{name} failed: see {phase['log']}"
-    # validate exits 1 when an expectation fails; it still ran and was timed (exit 2 = could not run).
-    assert results["phases"]["validate"]["returncode"] in {0, 1}
-    assert exit_code == (0 if results["phases"]["validate"]["returncode"] == 0 else 1)
+        # Every phase succeeds, validate included: the generated raw zone builds a warehouse that passes
+        # every expectation (a failing validate would exit 1 and is a defect here).
+        assert phase["returncode"] == 0, f"{name} failed: see {phase['log']}"
+    assert exit_code == 0
 
 
 @pytest.mark.slow

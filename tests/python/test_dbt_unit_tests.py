@@ -17,4 +17,6 @@ def test_all_dbt_unit_tests_pass(warehouse: Warehouse) -> None:
     unit_tests = [result for result in results if result["unique_id"].startswith("unit_test.")]
     failures = [result["unique_id"] for result in unit_tests if result["status"] != "pass"]
     assert not failures
-    assert len(unit_tests) >= 40, f"expected the project's unit tests, found {len(unit_tests)}"
+    manifest = json.loads((warehouse.root / "target" / "manifest.json").read_text())
+    assert manifest["unit_tests"], "the project has unit tests"
+    assert {result["unique_id"] for result in unit_tests} == set(manifest["unit_tests"])

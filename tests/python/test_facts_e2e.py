@@ -29,9 +29,16 @@ c9  batch B only: escalated by the agent right after the start.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
+import pytest
+
+from tests.python import raw_records
 from tests.python.warehouse import Warehouse, ts
+
+# Several real dbt builds (an incremental pass): `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
 
 RECEIVED_A = "2026-11-20T20:00:00Z"
 RECEIVED_B = "2026-11-21T09:00:00Z"
@@ -48,20 +55,7 @@ METRIC_NAMES_IT = {
 }
 
 
-def log(log_id: str, conversation_id: str, occurred_at: str | int, record_type: str,
-        actor: str | None = None, received_at: str = RECEIVED_A, **fields: Any) -> dict[str, Any]:
-    """One raw conversation log line."""
-    record: dict[str, Any] = {
-        "log_id": log_id,
-        "conversation_id": conversation_id,
-        "occurred_at": occurred_at,
-        "received_at": received_at,
-        "type": record_type,
-    }
-    if actor is not None:
-        record["actor"] = actor
-    record.update(fields)
-    return record
+log = partial(raw_records.log, received_at=RECEIVED_A)
 
 
 def logs_part_1() -> list[dict[str, Any]]:

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.python import raw_records
 from tests.python.warehouse import Warehouse, ts
+
+# Several real dbt builds: `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
 
 AS_OF = {"as_of": "2026-11-23T00:00:00Z"}
 # When a build ran, and when the test wrote each raw file: history, not content.
@@ -45,12 +49,7 @@ def assert_same_content(left: Warehouse, right: Warehouse) -> None:
         assert left_snapshot[relation] == right_snapshot[relation], f"{relation} differs"
 
 
-def log(log_id: str, conversation_id: str, at: str, record_type: str, actor: str | None = None, **fields) -> dict:
-    record = {"log_id": log_id, "conversation_id": conversation_id, "occurred_at": at, "type": record_type,
-              "received_at": fields.pop("received_at", at)}
-    if actor:
-        record["actor"] = actor
-    return record | fields
+log = raw_records.log
 
 
 PASS_1 = {

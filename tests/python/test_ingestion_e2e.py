@@ -6,6 +6,9 @@ import pytest
 
 from tests.python.warehouse import Warehouse, ts
 
+# Several real dbt builds: `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
+
 LOGS = "conversation_logs"
 
 VALID_FIRST = {

@@ -24,12 +24,17 @@ import shutil
 import subprocess
 import sys
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.python import raw_records
 from tests.python.warehouse import PROJECT_ROOT, Warehouse, ts
+
+# Several real dbt builds: `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
 
 LOGS = "conversation_logs"
 MF_EXECUTABLE = Path(sys.executable).parent / "mf"
@@ -42,14 +47,8 @@ DAILY_COLUMNS = [
 SKILL_COLUMNS = ["reporting_date", "skill", "invocations", "conversations", "resolutions", "escalations"]
 
 
-def _log(log_id: str, conversation_id: str, occurred_at: str, record_type: str, actor: str,
-         **fields: Any) -> dict[str, Any]:
-    return {"log_id": log_id, "conversation_id": conversation_id, "occurred_at": occurred_at,
-            "received_at": occurred_at, "type": record_type, "actor": actor, **fields}
-
-
-def _order(order_id: str, placed_at: str, value: float, **fields: Any) -> dict[str, Any]:
-    return {"order_id": order_id, "placed_at": placed_at, "value": value, "currency": "eur", **fields}
+_log = raw_records.log
+_order = partial(raw_records.order, currency="eur")
 
 
 CONVERSATION_LOGS = [

@@ -36,12 +36,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.python import raw_records
 from tests.python.warehouse import Warehouse, ts
+
+# Several real dbt builds: `./test.sh -m "not slow"` skips this module.
+pytestmark = pytest.mark.slow
 
 AS_OF_1 = "2026-11-20T12:00:00Z"
 AS_OF_2 = "2026-11-27T12:00:00Z"
@@ -75,17 +80,8 @@ GHOST = {"profile_id": "p_ghost", "email": None, "phone_number": None, "email_co
 # ----------------------------------------------------------------------------------------------- raw zone
 
 
-def log(log_id: str, conversation_id: str, occurred_at: str, record_type: str, actor: str,
-        **fields: Any) -> dict[str, Any]:
-    """One raw conversation log line."""
-    return {"log_id": log_id, "conversation_id": conversation_id, "occurred_at": occurred_at,
-            "received_at": RECEIVED, "type": record_type, "actor": actor, **fields}
-
-
-def products(*identifiers: str) -> list[dict[str, str]]:
-    """Recommended products: `sku:X` is a product with a SKU only."""
-    return [{"sku": item[4:]} if item.startswith("sku:") else {"product_id": item, "sku": f"S-{item}"}
-            for item in identifiers]
+log = partial(raw_records.log, received_at=RECEIVED)
+products = raw_records.products
 
 
 def conversation_logs() -> list[dict[str, Any]]:

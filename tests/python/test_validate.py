@@ -162,7 +162,11 @@ WHERE p.email_consent = 'subscribed';
 """
 
 
-def build_sample_warehouse(path: Path, conversations: int = 240, delay_hours: int = 2) -> Path:
+SAMPLE_CONVERSATIONS = 240
+LOGS_PER_CONVERSATION = 10  # range(10) in SAMPLE_SQL
+
+
+def build_sample_warehouse(path: Path, conversations: int = SAMPLE_CONVERSATIONS, delay_hours: int = 2) -> Path:
     """A warehouse file with every validated table, spec-conformant; 10 staged log rows per conversation."""
     base = (dt.datetime.now(dt.UTC) - dt.timedelta(days=60)).strftime("%Y-%m-%d 00:00:00")
     sql = SAMPLE_SQL.format(conversations=conversations, profiles=max(conversations // 2, 1), base=base,
@@ -247,7 +251,8 @@ def test_clean_warehouse_passes_and_is_not_modified(
     staged = json.loads((report / "suites" / "stg_customer_agent__conversation_logs.json").read_text())
     not_null = [r for r in staged["results"]
                 if r["expectation_config"]["type"] == "expect_column_values_to_not_be_null"]
-    assert not_null and all(r["result"]["element_count"] == 2400 for r in not_null), "rows were really evaluated"
+    assert not_null and all(r["result"]["element_count"] == SAMPLE_CONVERSATIONS * LOGS_PER_CONVERSATION
+                            for r in not_null), "rows were really evaluated"
 
 
 def test_tampered_warehouse_fails_and_names_the_broken_columns(
@@ -490,7 +495,7 @@ def test_route_keeps_results_after_the_connection_is_closed(clean_warehouse: Pat
         with engine.connect() as connection:
             first = connection.execute(sa.text("SELECT count(*) FROM marts.dim_conversations"))
             second = connection.execute(sa.text("SELECT getvariable('ca_answer')"))
-        assert first.fetchall() == [(240,)]
+        assert first.fetchall() == [(SAMPLE_CONVERSATIONS,)]
         assert second.fetchall() == [(42,)]
     finally:
         engine.dispose()

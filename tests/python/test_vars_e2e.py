@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.python import raw_records
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 pytestmark = pytest.mark.slow
@@ -78,10 +79,7 @@ def iso(instant: dt.datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def log(log_id: str, conversation_id: str, at: dt.datetime, record_type: str, actor: str,
-        **fields: Any) -> dict[str, Any]:
-    return {"log_id": log_id, "conversation_id": conversation_id, "occurred_at": iso(at), "received_at": iso(at),
-            "type": record_type, "actor": actor, **fields}
+log = raw_records.log
 
 
 def conversation(conversation_id: str, profile: str, channel: str, at: dt.datetime, **event: Any) -> list[dict]:
