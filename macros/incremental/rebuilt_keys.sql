@@ -64,3 +64,22 @@
         {{ column }} > {{ incremental_watermark() }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Orders whose attribution can have changed since this model's watermark (int_orders_changed). -#}
+{% macro changed_order_ids() -%}
+    select order_id
+    from {{ ref('int_orders_changed') }}
+    where {{ changed_since_watermark('processed_at') }}
+{%- endmacro %}
+
+
+{#-
+    `column` belongs to the changed set `changed_set` (a CTE with the same column); on a full
+    rebuild `true or ...`, which the engine folds away: every row.
+-#}
+{% macro in_changed_set(column, changed_set, by_reporting_timezone=false) -%}
+    ({{ 'true or ' if rebuilds_everything(by_reporting_timezone) }}{{ column }} in (
+        select {{ changed_set }}.{{ column.split('.')[-1] }} from {{ changed_set }}
+    ))
+{%- endmacro %}

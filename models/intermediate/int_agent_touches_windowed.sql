@@ -1,3 +1,5 @@
+{{ config(**incremental_config('conversation_id', 'changed_conversation_ids')) }}
+
 {#-
     Spec §9, attribution touches: one row per staged log record with
     `actor = agent` (any record type) in an identified conversation, with the
@@ -17,7 +19,9 @@ conversation_logs as (
 
 identified as (
 
+    -- The conversations changed since this model last ran (all of them on a full build).
     select * from {{ ref('int_conversations_identified') }}
+    where {{ changed_since_watermark('processed_at') }}
 
 ),
 
@@ -34,7 +38,9 @@ agent_records as (
         conversation_id,
         occurred_at
     from conversation_logs
-    where actor = 'agent'
+    where
+        actor = 'agent'
+        and conversation_id in (select identified.conversation_id from identified)
 
 ),
 

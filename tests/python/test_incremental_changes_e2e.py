@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -80,7 +81,7 @@ ATTRIBUTION = ["order_id", "profile_id", "conversation_id", "channel", "touch_at
 
 def full_refresh_of(incremental: Warehouse, root: Path, vars: dict | None = None) -> Warehouse:
     full = Warehouse(root=root, vars={**AS_OF, **(vars or {})})
-    subprocess.run(["cp", "-r", str(incremental.raw), str(full.raw)], check=True)
+    shutil.copytree(incremental.raw, full.raw)
     full.build("--full-refresh")
     return full
 

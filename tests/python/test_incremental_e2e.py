@@ -27,7 +27,8 @@ LINEAGE_COLUMNS = ("loaded_at", "processed_at", "first_seen_at", "ingested_at", 
 COMPARED_SCHEMAS = ("marts", "segments", "audit", "intermediate")
 # Relations that record the history of builds by design: the change log (one row per change of a
 # conversation) and the manifest of processed watermarks.
-HISTORY_RELATIONS = ("intermediate.int_conversations_changed", "audit.incremental_watermarks")
+HISTORY_RELATIONS = ("intermediate.int_conversations_changed", "intermediate.int_orders_changed",
+                     "audit.incremental_watermarks")
 
 
 def compared_relations(warehouse: Warehouse) -> list[str]:

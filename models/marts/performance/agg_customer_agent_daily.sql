@@ -1,3 +1,5 @@
+{{ config(**incremental_config('reporting_date', 'changed_daily_keys', by_reporting_timezone=true)) }}
+
 {#-
     Spec §9, the resolution and revenue lenses of the dashboard: one row per
     reporting day × channel, the day taken in the time zone of the var
@@ -51,6 +53,31 @@ attributed_orders as (
 
 ),
 
+conversation_changes as (
+
+    select * from {{ ref('int_conversations_changed') }}
+
+),
+
+conversation_logs as (
+
+    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+
+),
+
+order_changes as (
+
+    select * from {{ ref('int_orders_changed') }}
+
+),
+
+changed_reporting_dates as (
+
+    -- The days this run recomputes (every day on a full build or after a change of reporting_timezone).
+    {{ changed_reporting_dates('conversation_changes', 'conversation_logs', 'order_changes') }}
+
+),
+
 started_daily as (
 
     select
@@ -61,6 +88,7 @@ started_daily as (
     from conversations_started
     left join conversations
         on conversations_started.conversation_id = conversations.conversation_id
+    where {{ in_changed_reporting_dates('conversations_started.started_at') }}
     group by 1, 2
 
 ),
@@ -72,6 +100,7 @@ resolved_daily as (
         channel,
         count(distinct conversation_id) as conversations_resolved_by_agent
     from conversations_resolved
+    where {{ in_changed_reporting_dates('resolved_at') }}
     group by 1, 2
 
 ),
@@ -83,6 +112,7 @@ escalated_daily as (
         channel,
         count(distinct conversation_id) as conversations_escalated
     from conversations_escalated
+    where {{ in_changed_reporting_dates('escalated_at') }}
     group by 1, 2
 
 ),
@@ -95,6 +125,7 @@ recommendations_daily as (
         count(*) as recommendations,
         sum(product_count) as products_recommended
     from recommendations
+    where {{ in_changed_reporting_dates('recommended_at') }}
     group by 1, 2
 
 ),
@@ -107,6 +138,7 @@ orders_daily as (
         count(*) as attributed_orders,
         sum(value) as ai_generated_sales
     from attributed_orders
+    where {{ in_changed_reporting_dates('placed_at') }}
     group by 1, 2
 
 ),

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('reporting_date', 'changed_daily_keys', by_reporting_timezone=true)) }}
+
 {#-
     Spec §9, skill performance: one row per reporting day × skill, the day
     taken in the time zone of the var `reporting_timezone` (macro
@@ -30,6 +32,25 @@ conversations_escalated as (
 
 ),
 
+conversation_changes as (
+
+    select * from {{ ref('int_conversations_changed') }}
+
+),
+
+order_changes as (
+
+    select * from {{ ref('int_orders_changed') }}
+
+),
+
+changed_reporting_dates as (
+
+    -- The days this run recomputes (every day on a full build or after a change of reporting_timezone).
+    {{ changed_reporting_dates('conversation_changes', 'conversation_logs', 'order_changes') }}
+
+),
+
 invocations_daily as (
 
     select
@@ -41,6 +62,7 @@ invocations_daily as (
     where
         record_type = 'skill'
         and skill is not null
+        and {{ in_changed_reporting_dates('occurred_at') }}
     group by 1, 2
 
 ),
@@ -52,7 +74,9 @@ resolutions_daily as (
         final_skill as skill,
         count(*) as resolutions
     from conversations_resolved
-    where final_skill is not null
+    where
+        final_skill is not null
+        and {{ in_changed_reporting_dates('resolved_at') }}
     group by 1, 2
 
 ),
@@ -64,7 +88,9 @@ escalations_daily as (
         skill,
         count(*) as escalations
     from conversations_escalated
-    where skill is not null
+    where
+        skill is not null
+        and {{ in_changed_reporting_dates('escalated_at') }}
     group by 1, 2
 
 ),

@@ -1,3 +1,5 @@
+{{ config(**incremental_config('order_id', 'changed_order_ids')) }}
+
 {#-
     Spec §9, last-touch attribution of orders to Customer Agent conversations.
     A touch at `touch_at` covers the orders of the same profile placed in
@@ -19,15 +21,40 @@
 
 with
 
-orders as (
+order_changes as (
+
+    -- The orders whose attribution can have changed since this model last ran (all on a full build).
+    select * from {{ ref('int_orders_changed') }}
+    where {{ changed_since_watermark('processed_at') }}
+
+),
+
+matched_orders as (
 
     select * from {{ ref('int_orders_matched_to_profiles') }}
 
 ),
 
-touches as (
+agent_touches as (
 
     select * from {{ ref('int_agent_touches_windowed') }}
+
+),
+
+orders as (
+
+    select *
+    from matched_orders
+    where {{ in_changed_set('order_id', 'order_changes') }}
+
+),
+
+touches as (
+
+    -- Only the touches of the profiles of those orders.
+    select *
+    from agent_touches
+    where profile_id in (select orders.profile_id from orders)
 
 ),
 

@@ -49,7 +49,8 @@ renamed as (
         order_value,
         items,
         file_name,
-        line_number
+        line_number,
+        loaded_at
     from deduplicated
 
 )
