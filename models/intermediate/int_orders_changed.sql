@@ -1,10 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        post_hook="{{ record_watermark() }}",
-    )
-}}
+{{ config(**engine_incremental_config('append', post_hook="{{ record_watermark() }}")) }}
 
 {#-
     The changed-orders log: one row per order per build in which its attribution (spec §9) or
