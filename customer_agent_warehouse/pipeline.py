@@ -248,6 +248,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-validate", action="store_true", help="do not run the Great Expectations suites")
 
 
+def print_dashboard(settings: Settings) -> None:
+    """Write the dashboard of the performance marts from what BI tools see; a failure is one line, not fatal."""
+    from customer_agent_warehouse.report import ReportError, write_report
+
+    try:
+        print(f"\n{write_report(settings.readable_warehouse).line()}")
+    except ReportError as error:
+        print(f"\n{error}", file=sys.stderr)
+
+
 def print_next_steps(settings: Settings, as_of: str | None, started: float, target: str) -> None:
     print(f"\n==> done in {time.monotonic() - started:.1f}s; segments evaluated as of {as_of or 'n/a'}")
     if target == "duckdb":
@@ -263,6 +273,9 @@ def run_run(args: argparse.Namespace) -> int:
     returncode = build_validate_publish(settings, args, validate=not args.skip_validate)
     if returncode != 0:
         return returncode
-    as_of = print_summary(settings) if args.target == "duckdb" else None
+    as_of = None
+    if args.target == "duckdb":
+        as_of = print_summary(settings)
+        print_dashboard(settings)
     print_next_steps(settings, as_of, started, args.target)
     return 0

@@ -35,6 +35,8 @@ def test_main_job_generates_builds_validates_and_summarises(main_job) -> None:
     assert "generating a sample of 400 conversations" in result.stdout
     assert "dbt build: ok" in result.stdout and "validate: ok" in result.stdout
     assert "marts.fct_conversation_started" in result.stdout and "raw conversation_logs" in result.stdout
+    dashboard = next(line for line in result.stdout.splitlines() if line.startswith("report: dashboard "))
+    assert Path(dashboard.split()[2]).is_file() and "day x channel rows" in dashboard, "the summary points to it"
     assert any((root / "raw" / "conversation_logs").rglob("*.jsonl*"))
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as connection:
         started = connection.execute("select count(*) from marts.fct_conversation_started").fetchone()[0]
