@@ -14,7 +14,7 @@ escalations as (
 
 profiles as (
 
-    select * from {{ ref('stg_marketing__profiles') }}
+    select * from {{ ref('dim_profiles') }}
 
 ),
 

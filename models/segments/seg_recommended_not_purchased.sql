@@ -20,7 +20,7 @@ orders as (
 
 profiles as (
 
-    select * from {{ ref('stg_marketing__profiles') }}
+    select * from {{ ref('dim_profiles') }}
 
 ),
 

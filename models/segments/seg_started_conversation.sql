@@ -13,7 +13,7 @@ conversations_started as (
 
 profiles as (
 
-    select * from {{ ref('stg_marketing__profiles') }}
+    select * from {{ ref('dim_profiles') }}
 
 ),
 
