@@ -169,11 +169,11 @@ def write_batch_a(warehouse: Warehouse) -> None:
 
 def write_batch_b(warehouse: Warehouse) -> None:
     warehouse.write("conversation_logs", "dt=2026-11-22/part-0001.jsonl", [
-        log("d1-1", "d1", "2026-11-21T09:00:00Z", "message", "shopper", RECEIVED_B, channel="webchat",
+        raw_records.log("d1-1", "d1", "2026-11-21T09:00:00Z", "message", "shopper", RECEIVED_B, channel="webchat",
             text="Gift ideas?", profile_id="p_dan"),
-        log("d1-2", "d1", "2026-11-21T09:05:00Z", "recommendation", "agent", RECEIVED_B,
+        raw_records.log("d1-2", "d1", "2026-11-21T09:05:00Z", "recommendation", "agent", RECEIVED_B,
             products=products("P5"), format="card"),
-        log("x1-4", "x1", "2026-11-20T09:20:00Z", "identify", "system", RECEIVED_B, profile_id="p_eve"),
+        raw_records.log("x1-4", "x1", "2026-11-20T09:20:00Z", "identify", "system", RECEIVED_B, profile_id="p_eve"),
     ])
     warehouse.write("profiles", "dt=2026-11-22/profiles.jsonl", [
         {"profile_id": "p_dan", "email": "dan@example.com", "email_consent": "subscribed",
