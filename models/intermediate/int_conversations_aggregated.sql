@@ -16,7 +16,11 @@ with
 
 conversation_logs as (
 
-    {{ touched_conversation_logs() }}
+    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+    {%- if is_incremental() %}
+    -- Every record of each conversation staging rebuilt since this model last ran (whole conversations).
+    where processed_at > {{ processed_watermark() }}
+    {%- endif %}
 
 ),
 

@@ -28,8 +28,12 @@ conversation_logs as (
         escalation_reason,
         skill,
         tags
-    from ({{ touched_conversation_logs() }}) as touched
+    from {{ ref('stg_customer_agent__conversation_logs') }}
     where record_type in ('status', 'skill', 'tag')
+    {%- if is_incremental() %}
+        -- Every record of each conversation staging rebuilt since this model last ran (whole conversations).
+        and processed_at > {{ processed_watermark() }}
+    {%- endif %}
 
 ),
 
