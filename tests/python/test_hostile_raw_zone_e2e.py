@@ -472,7 +472,8 @@ def test_two_incremental_passes_over_hostile_files_equal_a_full_refresh(tmp_path
     full.build("--full-refresh")
     relations = [row[0] for row in full.query(
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('marts', 'segments', 'audit') and table_type = 'BASE TABLE' order by 1")]
+        "where table_schema in ('marts', 'segments', 'audit') and table_type = 'BASE TABLE' "
+        "and table_name <> 'incremental_watermarks' order by 1")]  # the manifest of builds is history, by design
     lineage = ("loaded_at", "processed_at", "first_seen_at", "ingested_at", "checked_at", "first_seen_ns",
                "ingested_ns", "checked_ns", "modified_at", "modified_ns")
     assert incremental.snapshot(relations, lineage) == full.snapshot(relations, lineage)
