@@ -166,7 +166,7 @@ final as (
         orders.order_id,
         orders.profile_id,
         orders.placed_at,
-        orders.order_value as value,
+        cast(orders.order_value as {{ money_type() }}) as value,
         orders.currency,
         last_touches.conversation_id,
         last_touches.channel,
