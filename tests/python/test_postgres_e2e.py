@@ -126,7 +126,11 @@ def test_after_two_incremental_passes_every_relation_equals_duckdb(both: BothEng
         both.assert_equal(both.relations(("marts", "segments")))
     relations = both.relations()
     assert len(relations) >= 35
-    both.assert_equal([relation for relation in relations if not relation.startswith(("marts.", "segments."))])
+    # The logs of changes and the manifest of watermarks record when each build ran (history, by design).
+    history = ("intermediate.int_conversations_changed", "intermediate.int_orders_changed",
+               "audit.incremental_watermarks")
+    both.assert_equal([relation for relation in relations
+                       if not relation.startswith(("marts.", "segments.")) and relation not in history])
 
 
 def test_the_comparison_reports_a_changed_row(both: BothEngines) -> None:
