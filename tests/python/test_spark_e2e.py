@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from customer_agent_warehouse.pipeline import SUMMARY_RELATIONS
 from tests.python import test_facts_e2e as facts
 from tests.python import test_performance_e2e as performance
 from tests.python import test_segments_e2e as segments
@@ -34,24 +35,8 @@ pytestmark = pytest.mark.spark
 AS_OF = {"as_of": "2026-11-21T12:00:00Z"}
 CONVERSATIONS = int(os.environ.get("CA_TEST_SPARK_CONVERSATIONS", "2000"))
 GENERATED_START = "2026-10-20"
-RELATIONS = [
-    "marts.fct_conversation_started",
-    "marts.fct_conversation_resolved",
-    "marts.fct_conversation_escalated",
-    "marts.fct_product_recommendation_received",
-    "marts.fct_product_recommendation_items",
-    "marts.fct_customer_agent_events",
-    "marts.dim_conversations",
-    "marts.fct_attributed_orders",
-    "marts.agg_customer_agent_daily",
-    "marts.agg_skill_performance",
-    "segments.seg_started_conversation",
-    "segments.seg_recommended_not_purchased",
-    "segments.seg_escalated_recent",
-    "segments.seg_recommendation_followup",
-    "audit.rejected_records",
-    "audit.reconciliation",
-]
+# The relations the run summary counts (the facts, the dashboard marts, segments, rejections), and reconciliation.
+RELATIONS = [*SUMMARY_RELATIONS, "audit.reconciliation"]
 #: When a build read a line or file: differs between two builds of the same data.
 BUILD_TIME_COLUMNS = ["loaded_at", "processed_at", "ingested_at", "checked_at", "first_seen_at"]
 
