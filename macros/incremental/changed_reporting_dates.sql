@@ -3,20 +3,32 @@
     A day can change when a conversation with a record on that day changed (its events are at
     its records' times, and records are only added, so every day an old event of the
     conversation was on is still a day of one of its records; the previous activity bounds are
-    added for good measure), or when an order placed that day changed. Days are cut in the
+    added for good measure), or when an order placed that day changed. The days of a
+    conversation's records are read from int_activity_hours_aggregated (the reporting days of
+    the first and last record of each UTC hour it was active), not from its records. Days are cut in the
     current reporting_timezone; a mart built in another zone is rebuilt whole instead
     (rebuilds_everything(by_reporting_timezone=true)).
 
-    changed_reporting_dates(conversation_changes, conversation_logs, order_changes): the days,
+    changed_reporting_dates(conversation_changes, activity_hours, order_changes): the days,
     one column reporting_date, from the three relations (or CTE names) given.
     in_changed_reporting_dates(time_column): the filter a daily mart applies to its inputs
     (true when the mart is rebuilt whole).
     changed_daily_keys(): the pre-hook's key set (macros/incremental/rebuilt_keys.sql).
 -#}
-{% macro changed_reporting_dates(conversation_changes, conversation_logs, order_changes) -%}
-    select {{ to_reporting_date('conversation_logs.occurred_at') }} as reporting_date
-    from {{ conversation_logs }} as conversation_logs
-    where conversation_logs.conversation_id in (
+{% macro changed_reporting_dates(conversation_changes, activity_hours, order_changes) -%}
+    select {{ to_reporting_date('activity_hours.first_record_at') }} as reporting_date
+    from {{ activity_hours }} as activity_hours
+    where activity_hours.conversation_id in (
+        select conversation_changes.conversation_id
+        from {{ conversation_changes }} as conversation_changes
+        where {{ changed_since_watermark('conversation_changes.processed_at', true) }}
+    )
+
+    union
+
+    select {{ to_reporting_date('activity_hours.last_record_at') }} as reporting_date
+    from {{ activity_hours }} as activity_hours
+    where activity_hours.conversation_id in (
         select conversation_changes.conversation_id
         from {{ conversation_changes }} as conversation_changes
         where {{ changed_since_watermark('conversation_changes.processed_at', true) }}
@@ -57,7 +69,7 @@
 {% macro changed_daily_keys() -%}
     {{ changed_reporting_dates(
         ref('int_conversations_changed'),
-        ref('stg_customer_agent__conversation_logs'),
+        ref('int_activity_hours_aggregated'),
         ref('int_orders_changed'),
     ) }}
 {%- endmacro %}

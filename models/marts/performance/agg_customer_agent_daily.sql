@@ -59,9 +59,9 @@ conversation_changes as (
 
 ),
 
-conversation_logs as (
+activity_hours as (
 
-    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+    select * from {{ ref('int_activity_hours_aggregated') }}
 
 ),
 
@@ -74,7 +74,7 @@ order_changes as (
 changed_reporting_dates as (
 
     -- The days this run recomputes (every day on a full build or after a change of reporting_timezone).
-    {{ changed_reporting_dates('conversation_changes', 'conversation_logs', 'order_changes') }}
+    {{ changed_reporting_dates('conversation_changes', 'activity_hours', 'order_changes') }}
 
 ),
 

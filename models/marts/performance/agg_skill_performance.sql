@@ -4,7 +4,7 @@
     Spec §9, skill performance: one row per reporting day × skill, the day
     taken in the time zone of the var `reporting_timezone` (macro
     to_reporting_date), each measure on the day of its own event:
-    invocations = skill records (any actor) that day; conversations =
+    invocations = skill invocations (int_skill_invocations_extracted) that day; conversations =
     distinct conversations with a skill record of the skill that day;
     resolutions = Resolved events that day whose final_skill is the skill;
     escalations = Escalated events that day whose skill (active at the
@@ -14,9 +14,15 @@
 
 with
 
-conversation_logs as (
+skill_invocations as (
 
-    select * from {{ ref('stg_customer_agent__conversation_logs') }}
+    select * from {{ ref('int_skill_invocations_extracted') }}
+
+),
+
+activity_hours as (
+
+    select * from {{ ref('int_activity_hours_aggregated') }}
 
 ),
 
@@ -47,22 +53,19 @@ order_changes as (
 changed_reporting_dates as (
 
     -- The days this run recomputes (every day on a full build or after a change of reporting_timezone).
-    {{ changed_reporting_dates('conversation_changes', 'conversation_logs', 'order_changes') }}
+    {{ changed_reporting_dates('conversation_changes', 'activity_hours', 'order_changes') }}
 
 ),
 
 invocations_daily as (
 
     select
-        {{ to_reporting_date('occurred_at') }} as reporting_date,
+        {{ to_reporting_date('invoked_at') }} as reporting_date,
         skill,
         count(*) as invocations,
         count(distinct conversation_id) as conversations
-    from conversation_logs
-    where
-        record_type = 'skill'
-        and skill is not null
-        and {{ in_changed_reporting_dates('occurred_at') }}
+    from skill_invocations
+    where {{ in_changed_reporting_dates('invoked_at') }}
     group by 1, 2
 
 ),
