@@ -156,10 +156,11 @@ def read_variable(name: str, environ: Mapping[str, str] | None = None) -> str | 
 def environment_help() -> str:
     """The `--help` section that lists every variable."""
     lines = ["environment variables (relative paths are relative to the current directory):"]
+    column = max(len(variable.name) for variable in VARIABLES) + 2
     for variable in VARIABLES:
         default = f" (default: {variable.default})" if variable.default else ""
         lines += textwrap.wrap(f"{variable.meaning}{default}", width=HELP_WIDTH,
-                               initial_indent=f"  {variable.name:<24}", subsequent_indent=" " * 26,
+                               initial_indent=f"  {variable.name:<{column}}", subsequent_indent=" " * (column + 2),
                                break_on_hyphens=False)
     return "\n".join(lines)
 
