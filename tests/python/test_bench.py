@@ -16,7 +16,8 @@ from customer_agent_warehouse import bench
 from customer_agent_warehouse.cli import main
 
 CONVERSATIONS = 300
-PHASES = ("generation", "empty_build", "full_build", "floor", "increment_generation", "incremental_build", "validate")
+PHASES = ("generation", "empty_build", "full_build", "floor", "noop_build", "increment_generation", "incremental_build",
+          "validate")
 TIMED_FIGURES = (
     "generation_seconds",
     "dbt_overhead_seconds",
@@ -27,6 +28,8 @@ TIMED_FIGURES = (
     "increment_generation_seconds",
     "incremental_build_seconds",
     "incremental_to_full_ratio",
+    "noop_build_seconds",
+    "noop_to_full_ratio",
     "validate_seconds",
     "validate_to_full_ratio",
     "raw_lines",
@@ -37,10 +40,15 @@ BenchRun = tuple[int, dict, Path]
 TARGETS = {
     "full_build_to_floor_ratio",
     "full_build_seconds",
-    "incremental_to_full_ratio",
     "validate_to_full_ratio",
     "max_peak_rss_bytes",
+    "dbt_overhead_seconds",
+    "noop_to_full_ratio",
+    "noop_above_fixed_seconds",
+    "incremental_work_share",
 }
+# Differences of two timings: signed (on a tiny raw zone a no-op build can be faster than the empty build).
+SIGNED_FIGURES = ("noop_above_fixed_seconds", "incremental_work_share")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +85,10 @@ def test_json_has_every_figure(bench_run: BenchRun) -> None:
     figures = results["figures"]
     for name in TIMED_FIGURES:
         assert isinstance(figures[name], int | float) and figures[name] > 0, name
+    for name in SIGNED_FIGURES:
+        assert isinstance(figures[name], int | float), name
+    assert figures["noop_above_fixed_seconds"] == pytest.approx(
+        figures["noop_build_seconds"] - figures["dbt_overhead_seconds"])
     assert set(figures["peak_rss_bytes"]) == set(PHASES)
     assert figures["max_peak_rss_bytes"] == max(figures["peak_rss_bytes"].values())
     assert figures["records_per_second"] == pytest.approx(figures["raw_lines"] / figures["full_build_seconds"])
