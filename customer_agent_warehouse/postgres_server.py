@@ -103,6 +103,9 @@ def find_bindir() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+APT_LOCK = "/tmp/customer-agent-warehouse-apt.lock"
+
+
 def install_postgres() -> Path:
     """Install the Debian package `postgresql` (needs root and apt-get) and return its bin directory."""
     if not (_is_root() and shutil.which("apt-get")):
@@ -112,7 +115,9 @@ def install_postgres() -> Path:
     apt_env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for command in (["apt-get", "update", "-qq"],
                     ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"]):
-        result = subprocess.run(command, env=apt_env, capture_output=True, text=True, check=False)
+        # One apt-get at a time on this machine (the test workers may install Java, PostgreSQL and Chromium at once).
+        result = subprocess.run(["flock", APT_LOCK, *command], env=apt_env, capture_output=True, text=True,
+                                check=False)
         if result.returncode != 0:
             last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise ServerError(f"`{' '.join(command)}` failed ({last_line}); install the OS package `postgresql`.")

@@ -39,6 +39,8 @@ find_java() {  # prints the java binary of a suitable runtime, or nothing
 }
 
 install_jre() {
+    # One apt-get at a time on this machine (the test workers may install Java, PostgreSQL and Chromium at once).
+    local APT_LOCK=/tmp/customer-agent-warehouse-apt.lock
     local runner=()
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null 2>&1 || fail "no Java ${MIN_MAJOR}-${MAX_MAJOR} found and not root: install a JRE (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
@@ -46,11 +48,11 @@ install_jre() {
     fi
     command -v apt-get >/dev/null 2>&1 || fail "no Java ${MIN_MAJOR}-${MAX_MAJOR} found and no apt-get: install a Java ${MIN_MAJOR}-${MAX_MAJOR} runtime and set JAVA_HOME"
     echo "ensure_java: no Java ${MIN_MAJOR}-${MAX_MAJOR} found; installing a headless JRE with apt-get" >&2
-    "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || fail "apt-get update failed; install a Java ${MIN_MAJOR}-${MAX_MAJOR} runtime and set JAVA_HOME"
+    "${runner[@]}" flock "$APT_LOCK" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || fail "apt-get update failed; install a Java ${MIN_MAJOR}-${MAX_MAJOR} runtime and set JAVA_HOME"
     local package
     for package in "${CANDIDATES[@]}"; do
         if [ -n "$(apt-cache policy "$package" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '(none)')" ]; then
-            "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >&2 \
+            "${runner[@]}" flock "$APT_LOCK" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >&2 \
                 || fail "apt-get install $package failed; install a Java ${MIN_MAJOR}-${MAX_MAJOR} runtime and set JAVA_HOME"
             return 0
         fi

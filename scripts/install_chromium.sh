@@ -30,10 +30,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "==> installing Debian's chromium (first time only, about a minute)" >&2
 export DEBIAN_FRONTEND=noninteractive
+# One apt-get at a time on this machine (the test workers may install Java, PostgreSQL and Chromium at once).
+APT_LOCK=/tmp/customer-agent-warehouse-apt.lock
 # A clean machine has no package lists; an install that fails on stale lists retries after an update.
-if ! apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+if ! flock "$APT_LOCK" apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null 2>&1; then
+    flock "$APT_LOCK" apt-get update -qq >/dev/null
+    flock "$APT_LOCK" apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 fi
 if ! find_chromium; then
     echo "install_chromium: apt-get installed chromium but no chromium executable is on PATH" >&2

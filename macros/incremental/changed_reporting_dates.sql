@@ -16,9 +16,13 @@
     changed_daily_keys(): the pre-hook's key set (macros/incremental/rebuilt_keys.sql).
 -#}
 {% macro changed_reporting_dates(conversation_changes, activity_hours, order_changes) -%}
-    select {{ to_reporting_date('activity_hours.first_record_at') }} as reporting_date
-    from {{ activity_hours }} as activity_hours
-    where activity_hours.conversation_id in (
+    select {{ to_reporting_date('activity_bounds.bound_at') }} as reporting_date
+    from (
+        select conversation_id, first_record_at as bound_at from {{ activity_hours }}
+        union all
+        select conversation_id, last_record_at as bound_at from {{ activity_hours }}
+    ) as activity_bounds
+    where activity_bounds.conversation_id in (
         select conversation_changes.conversation_id
         from {{ conversation_changes }} as conversation_changes
         where {{ changed_since_watermark('conversation_changes.processed_at', true) }}
@@ -26,29 +30,15 @@
 
     union
 
-    select {{ to_reporting_date('activity_hours.last_record_at') }} as reporting_date
-    from {{ activity_hours }} as activity_hours
-    where activity_hours.conversation_id in (
-        select conversation_changes.conversation_id
-        from {{ conversation_changes }} as conversation_changes
-        where {{ changed_since_watermark('conversation_changes.processed_at', true) }}
-    )
-
-    union
-
-    select {{ to_reporting_date('conversation_changes.previous_first_activity_at') }} as reporting_date
-    from {{ conversation_changes }} as conversation_changes
+    select {{ to_reporting_date('previous_bounds.bound_at') }} as reporting_date
+    from (
+        select processed_at, previous_first_activity_at as bound_at from {{ conversation_changes }}
+        union all
+        select processed_at, previous_last_activity_at as bound_at from {{ conversation_changes }}
+    ) as previous_bounds
     where
-        {{ changed_since_watermark('conversation_changes.processed_at', true) }}
-        and conversation_changes.previous_first_activity_at is not null
-
-    union
-
-    select {{ to_reporting_date('conversation_changes.previous_last_activity_at') }} as reporting_date
-    from {{ conversation_changes }} as conversation_changes
-    where
-        {{ changed_since_watermark('conversation_changes.processed_at', true) }}
-        and conversation_changes.previous_last_activity_at is not null
+        {{ changed_since_watermark('previous_bounds.processed_at', true) }}
+        and previous_bounds.bound_at is not null
 
     union
 

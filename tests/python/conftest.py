@@ -25,7 +25,8 @@ def warehouse(tmp_path: Path) -> Warehouse:
 def spark_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for dbt on the `spark` target: a Java runtime (installed when missing) and a warehouse in a tmp path.
 
-    The warehouse directory (CA_SPARK_WAREHOUSE) and its Derby metastore beside it belong to the test session;
+    The warehouse directory (CA_SPARK_WAREHOUSE) and its Derby metastore beside it belong to the test session (one
+    per pytest-xdist worker, so workers never share a metastore);
     the embedded metastore admits one process at a time, so Spark tests run their dbt commands one after another.
     """
     result = subprocess.run(["bash", str(ENSURE_JAVA)], capture_output=True, text=True, check=False)

@@ -23,7 +23,9 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def main_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess]:
     root = tmp_path_factory.mktemp("main_job")
+    # Its own dbt target and log folders: another test worker may run dbt in the project at the same time.
     env = dict(os.environ, CA_RAW_PATH=str(root / "raw"), CA_DUCKDB_PATH=str(root / "warehouse.duckdb"),
+               DBT_TARGET_PATH=str(root / "target"), DBT_LOG_PATH=str(root / "logs"),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     result = run_cli("run", "--sample", "--sample-conversations", "400", env=env)
     return root, env, result
