@@ -461,7 +461,8 @@ def run_dbt_phase(layout: Layout, phase: str, raw: Path, database: Path, full_re
         _reuse_parse(layout.target("full_build"), layout.target(phase))
     env = phase_env(raw, database)
     if options.target == "postgres":
-        env.update(postgres_env(layout, phase, fresh=phase != "incremental_build"))
+        # The no-op and incremental builds continue the full build's database.
+        env.update(postgres_env(layout, phase, fresh=phase not in ("noop_build", "incremental_build")))
     result = run_phase(phase, dbt_command(layout, phase, full_refresh, options, env), env, layout.output(phase))
     runs = read_run_results(layout.target(phase) / "run_results.json", result.seconds)
     if options.target == "postgres":

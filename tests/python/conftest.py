@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,13 @@ from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
+
+# A pytest-xdist worker runs under execnet, whose __main__ has neither __spec__ nor __file__. pyspark.sql.connect
+# (imported by Great Expectations) then takes the process for a doctest run and calls sys.exit(0) when grpc is
+# missing. Naming the worker's main module keeps the import an ordinary ImportError that GE handles.
+_main_module = sys.modules["__main__"]
+if getattr(_main_module, "__spec__", None) is None and not hasattr(_main_module, "__file__"):
+    _main_module.__file__ = "<pytest-xdist worker>"
 
 
 @pytest.fixture

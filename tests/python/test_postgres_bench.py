@@ -29,10 +29,10 @@ def test_bench_runs_every_phase_on_postgres(tmp_path: Path, postgres_server: Pos
         assert exit_code == 0, out[-3000:]
         results = json.loads(json_path.read_text())
         assert results["settings"]["target"] == "postgres"
-        assert set(results["phases"]) == {"generation", "empty_build", "full_build", "increment_generation",
-                                          "incremental_build", "validate"}
+        assert set(results["phases"]) == {"generation", "empty_build", "full_build", "noop_build",
+                                          "increment_generation", "incremental_build", "validate"}
         assert all(phase["returncode"] == 0 for phase in results["phases"].values()), results["phases"]
-        for build in ("full_build", "incremental_build"):
+        for build in ("full_build", "noop_build", "incremental_build"):
             assert results["dbt"][build]["load_seconds"] > 0
             assert results["figures"][f"{build}_seconds"] > results["dbt"][build]["load_seconds"]
         assert "Target postgres: each build is `build --target postgres`" in out
