@@ -453,16 +453,19 @@ def _reuse_parse(previous_target: Path, target: Path) -> None:
         shutil.copy2(cache, target / cache.name)
 
 
+# Builds that continue the full build: its warehouse (DuckDB file or PostgreSQL database) and its parse cache.
+CONTINUING_PHASES = ("noop_build", "incremental_build")
+
+
 def run_dbt_phase(layout: Layout, phase: str, raw: Path, database: Path, full_refresh: bool,
                   options: argparse.Namespace) -> tuple[Phase, dict[str, Any]]:
     _remove(layout.target(phase))
-    if phase in ("noop_build", "incremental_build"):
+    if phase in CONTINUING_PHASES:
         # Production runs the next build in the same project: dbt reuses the parse of the previous one.
         _reuse_parse(layout.target("full_build"), layout.target(phase))
     env = phase_env(raw, database)
     if options.target == "postgres":
-        # The no-op and incremental builds continue the full build's database.
-        env.update(postgres_env(layout, phase, fresh=phase not in ("noop_build", "incremental_build")))
+        env.update(postgres_env(layout, phase, fresh=phase not in CONTINUING_PHASES))
     result = run_phase(phase, dbt_command(layout, phase, full_refresh, options, env), env, layout.output(phase))
     runs = read_run_results(layout.target(phase) / "run_results.json", result.seconds)
     if options.target == "postgres":
