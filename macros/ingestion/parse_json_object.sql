@@ -227,13 +227,51 @@
 {%- endmacro %}
 
 
-{#- Name of the first field of `checks` (a list of (field, value, kind)) with a wrong JSON type, else null. -#}
+{#-
+    Name of the first field of `checks` (a list of (field, value, kind)) with a wrong JSON type, else null.
+    The `string` checks come first in `checks`; they run only on the lines where some value may be a
+    boolean, an object or an array (json_may_hold_non_string), the few suspicious lines on DuckDB.
+-#}
 {% macro first_wrong_json_type(column, checks) -%}
-    case
-        {%- for field, value, kind in checks %}
-        when ({{ has_wrong_json_type(column, field, value, kind) }}) then '{{ field }}'
-        {%- endfor %}
-    end
+    {%- set string_checks = checks | selectattr(2, 'equalto', 'string') | list -%}
+    {%- set other_checks = checks | rejectattr(2, 'equalto', 'string') | list -%}
+    {%- if checks[:string_checks | length] != string_checks -%}
+        {{ exceptions.raise_compiler_error("first_wrong_json_type: list the string checks first") }}
+    {%- endif -%}
+    coalesce(
+        {%- if string_checks %}
+        case when {{ json_may_hold_non_string(column) }} then case
+            {%- for field, value, kind in string_checks %}
+            when ({{ has_wrong_json_type(column, field, value, kind) }}) then '{{ field }}'
+            {%- endfor %}
+        end end{{ ',' if other_checks }}
+        {%- endif %}
+        {%- if other_checks %}
+        case
+            {%- for field, value, kind in other_checks %}
+            when ({{ has_wrong_json_type(column, field, value, kind) }}) then '{{ field }}'
+            {%- endfor %}
+        end
+        {%- endif %}
+    )
+{%- endmacro %}
+
+
+{#-
+    False only when no value of the JSON document can be a boolean, an object or an array: no `:`
+    followed (after JSON white space) by `t`, `f`, `{` or `[`. A cheap filter before the per-field
+    type checks; true where an engine has no cheap test.
+-#}
+{% macro json_may_hold_non_string(column) -%}
+    {{- return(adapter.dispatch('json_may_hold_non_string', 'customer_agent_warehouse')(column)) -}}
+{%- endmacro %}
+
+{% macro default__json_may_hold_non_string(column) -%}
+    true
+{%- endmacro %}
+
+{% macro duckdb__json_may_hold_non_string(column) -%}
+    regexp_matches({{ column }}, ':\s*[\[{tf]')
 {%- endmacro %}
 
 
