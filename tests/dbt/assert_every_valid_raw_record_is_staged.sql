@@ -1,9 +1,12 @@
 {#-
     Spec §6, nothing is lost: every valid raw line's record is staged, from
     this line or (a duplicate delivery) from another one. Rows returned are
-    lost records. For conversation logs the check covers the lines loaded by
-    the latest build and every line of the conversations it rebuilt, i.e.
-    everything on a full build and the increment on an incremental one.
+    lost records. For conversation logs (an incremental staging) the check
+    covers the data tests' scope (macros/tests/changed_rows.sql): the lines
+    loaded since the last build whose tests passed and every line of the
+    conversations staged since, i.e. everything on a full build and the
+    increment on an incremental one. Orders and profile versions, staged
+    whole on every build, are checked whole.
 -#}
 
 with
@@ -44,7 +47,7 @@ rebuilt_conversations as (
 
     select distinct conversation_id
     from staged_logs
-    where processed_at = (select max(latest.processed_at) from staged_logs as latest)
+    where {{ in_data_tests_scope('processed_at') }}
 
 ),
 
@@ -54,13 +57,12 @@ checked_log_lines as (
     from valid_lines
     where
         source = 'conversation_logs'
-        and (
-            loaded_at = (
-                select max(latest.loaded_at) from valid_lines as latest
-                where latest.source = 'conversation_logs'
+        {%- if not data_tests_check_every_row() %}
+            and (
+                {{ in_data_tests_scope('loaded_at') }}
+                or conversation_id in (select rebuilt_conversations.conversation_id from rebuilt_conversations)
             )
-            or conversation_id in (select rebuilt_conversations.conversation_id from rebuilt_conversations)
-        )
+        {%- endif %}
 
 ),
 

@@ -17,20 +17,34 @@ from tests.python.warehouse import PROJECT_ROOT
 TESTS_DIR = PROJECT_ROOT / "macros" / "tests"
 
 
-def render(test_name: str, **arguments: object) -> str:
+#: The last build whose data tests all passed, in the scope tests below (macros/tests/changed_rows.sql).
+TESTED_BUILD = "2026-11-02 00:00:00"
+
+
+def scope_macros(every_row: bool) -> dict[str, object]:
+    """macros/tests/changed_rows.sql as the tests call it: every row, or the rows written after TESTED_BUILD."""
+    return {
+        "data_tests_check_every_row": lambda: every_row,
+        "in_data_tests_scope": lambda column: "true" if every_row else f"{column} > timestamp '{TESTED_BUILD}'",
+    }
+
+
+def render(test_name: str, every_row: bool = True, **arguments: object) -> str:
     source = (TESTS_DIR / f"{test_name}.sql").read_text()
     body = re.search(r"{%\s*test\s+\w+\([^)]*\)\s*%}(.*){%\s*endtest\s*%}", source, re.S)
     assert body, f"no test block in {test_name}.sql"
-    return jinja2.Environment().from_string(body.group(1)).render(model="t", **arguments)
+    template = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(body.group(1))
+    return template.render(model="t", **scope_macros(every_row), **arguments)
 
 
-def failing_rows(rows: list[tuple], table_columns: str, test_name: str, **arguments: object) -> list[tuple]:
+def failing_rows(rows: list[tuple], table_columns: str, test_name: str, every_row: bool = True,
+                 **arguments: object) -> list[tuple]:
     connection = duckdb.connect()
     connection.execute(f"create table t ({table_columns})")
     if rows:
         placeholders = ", ".join("?" * len(rows[0]))
         connection.executemany(f"insert into t values ({placeholders})", rows)
-    return connection.execute(render(test_name, **arguments)).fetchall()
+    return connection.execute(render(test_name, every_row, **arguments)).fetchall()
 
 
 @pytest.mark.parametrize(("rows", "expected"), [
@@ -65,3 +79,37 @@ def test_unique_combination_fails_on_a_repeated_combination() -> None:
 def test_expression_is_true_fails_on_false_and_null() -> None:
     failing = failing_rows([(1,), (-1,), (None,)], "a int", "expression_is_true", expression="a > 0")
     assert sorted(failing, key=str) == [(-1,), (None,)]
+
+
+OLD, NEW = "2026-11-01 00:00:00", "2026-11-03 00:00:00"
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    # A new row repeating an old key fails, counted over the whole table.
+    ([("a", OLD), ("b", OLD), ("a", NEW)], [("a", 2)]),
+    # A new null key fails.
+    ([("a", OLD), (None, NEW)], [(None, 1)]),
+    # Old rows were checked by the build that wrote them: an old duplicate is not looked at again.
+    ([("c", OLD), ("c", OLD), ("d", NEW)], []),
+    ([("a", OLD), ("b", NEW)], []),
+])
+def test_primary_key_on_changed_rows_checks_their_keys_against_every_row(
+        rows: list[tuple], expected: list[tuple]) -> None:
+    assert failing_rows(rows, "k varchar, written_at timestamp", "primary_key", every_row=False,
+                        column_name="k", changed_column="written_at") == expected
+
+
+def test_primary_key_with_changed_column_checks_every_row_when_the_scope_is_all() -> None:
+    rows = [("c", OLD), ("c", OLD), ("d", NEW)]
+    assert failing_rows(rows, "k varchar, written_at timestamp", "primary_key", every_row=True,
+                        column_name="k", changed_column="written_at") == [("c", 2)]
+
+
+def test_unique_combination_on_changed_rows_checks_their_combinations_against_every_row() -> None:
+    columns = "a int, b varchar, written_at timestamp"
+    old = [(1, "x", OLD), (1, "y", OLD), (2, "x", OLD), (2, "x", OLD)]
+    arguments = {"columns": ["a", "b"], "changed_column": "written_at"}
+    assert failing_rows([*old, (3, "x", NEW)], columns, "unique_combination", every_row=False, **arguments) == []
+    assert failing_rows([*old, (1, "y", NEW)], columns, "unique_combination", every_row=False,
+                        **arguments) == [(1, "y", 2)]
+    assert failing_rows(old, columns, "unique_combination", every_row=True, **arguments) == [(2, "x", 2)]

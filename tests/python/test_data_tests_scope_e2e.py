@@ -1,0 +1,94 @@
+"""Issue 13: on an incremental build the data tests over large incremental tables check the rows written since the
+last build whose data tests all passed (macros/tests/changed_rows.sql), and still fail when such a row breaks a
+rule against an old row.
+
+A warehouse is built from two passes of tests/python/test_incremental_e2e.py's raw zone; the marker of the last
+tested build is read from audit.incremental_watermarks; then a staged row repeating an old log_id is written into
+the build file (what a faulty model would do), and the real `dbt build` and `dbt test` are run on it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from tests.python import test_incremental_e2e as incremental
+from tests.python.warehouse import Warehouse
+
+pytestmark = pytest.mark.slow
+
+STAGED_LOGS = "staging.stg_customer_agent__conversation_logs"
+KEY_TEST = "test.customer_agent_warehouse.primary_key_stg_customer_agent__conversation_logs_"
+
+
+def marker_rows(warehouse: Warehouse) -> list[tuple]:
+    return warehouse.query(
+        "select watermark from audit.incremental_watermarks where model_name = 'data_tests' order by watermark")
+
+
+def key_test_statuses(warehouse: Warehouse) -> list[str]:
+    """Statuses of the log_id key test of staged logs in the last dbt invocation (its run_results.json)."""
+    results = json.loads((warehouse.root / "target" / "run_results.json").read_text())["results"]
+    return [result["status"] for result in results if result["unique_id"].startswith(KEY_TEST)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    warehouse = Warehouse(root=tmp_path_factory.mktemp("scope"), vars=incremental.AS_OF)
+    incremental.write_pass(warehouse, incremental.PASS_1)
+    warehouse.build()
+    incremental.write_pass(warehouse, incremental.PASS_2)
+    warehouse.build()
+    return warehouse
+
+
+def test_a_build_whose_tests_all_pass_is_the_marker(built: Warehouse) -> None:
+    # Only the latest marker is kept; it is the start of the last build, the loaded_at of its lines.
+    assert marker_rows(built) == built.query("select max(loaded_at) from staging.base_customer_agent__log_lines")
+
+
+def test_a_partial_selection_records_no_marker(built: Warehouse) -> None:
+    before = marker_rows(built)
+    built.build("--select", "stg_customer_agent__conversation_logs")
+    assert marker_rows(built) == before
+
+
+def test_a_new_row_repeating_an_old_key_fails_and_the_failing_build_records_no_marker(built: Warehouse) -> None:
+    before = marker_rows(built)
+    with duckdb.connect(str(built.db)) as connection:
+        old_log_id = connection.execute(f"select min(log_id) from {STAGED_LOGS}").fetchone()[0]
+        # A copy of an old row, written after the last tested build.
+        connection.execute(
+            f"insert into {STAGED_LOGS} by name "
+            f"select * replace (current_timestamp::timestamp as processed_at) from {STAGED_LOGS} "
+            "where log_id = ?", [old_log_id])
+    failing = built.build(check=False)
+    assert failing.returncode == 1
+    assert key_test_statuses(built) == ["fail"]
+    assert marker_rows(built) == before
+    # The next build checks the same rows again: the fault is not forgotten.
+    built.dbt("test", "--select", "stg_customer_agent__conversation_logs", check=False)
+    assert key_test_statuses(built) == ["fail"]
+
+
+def test_an_old_fault_outside_the_scope_is_found_when_every_row_is_checked(built: Warehouse) -> None:
+    with duckdb.connect(str(built.db)) as connection:
+        # The repeated row of the previous test, back-dated to before the last tested build.
+        connection.execute(
+            f"update {STAGED_LOGS} set processed_at = timestamp '2000-01-01' "
+            f"where processed_at > (select max(watermark) from audit.incremental_watermarks "
+            "where model_name = 'data_tests')")
+    built.dbt("test", "--select", "stg_customer_agent__conversation_logs", check=False)
+    assert key_test_statuses(built) == ["pass"]
+    built.dbt("test", "--select", "stg_customer_agent__conversation_logs", check=False,
+              vars={"data_tests_scope": "all"})
+    assert key_test_statuses(built) == ["fail"]
+
+
+def test_an_unknown_scope_is_one_clear_error(built: Warehouse) -> None:
+    result = built.dbt("test", "--select", "stg_customer_agent__conversation_logs", check=False,
+                       vars={"data_tests_scope": "some"})
+    assert result.returncode != 0
+    assert "var data_tests_scope is 'some': set it to 'changed' (default) or 'all'" in result.stdout
