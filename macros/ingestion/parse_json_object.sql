@@ -273,28 +273,3 @@
 {% macro duckdb__json_may_hold_non_string(column) -%}
     regexp_matches({{ column }}, ':\s*[\[{tf]')
 {%- endmacro %}
-
-
-{#-
-    Whether a CTE of a base model is materialised, per engine (`name as {{ cte_materialization(...) }} (`):
-    - `stream`, the raw lines: DuckDB reads the plugin's Arrow stream with one thread, so
-      the lines are materialised once and parsed on every core; PostgreSQL reads a table.
-    - `parse`, the parsed record and typed fields: PostgreSQL inlines a CTE read once,
-      which would parse each raw line again for every field read from it (6x slower);
-      DuckDB evaluates once either way, and materialising would only cost memory.
--#}
-{% macro cte_materialization(purpose) -%}
-    {{- return(adapter.dispatch('cte_materialization', 'customer_agent_warehouse')(purpose)) -}}
-{%- endmacro %}
-
-{% macro default__cte_materialization(purpose) -%}
-    {%- if purpose == 'stream' -%}materialized{%- endif -%}
-{%- endmacro %}
-
-{% macro postgres__cte_materialization(purpose) -%}
-    {%- if purpose == 'parse' -%}materialized{%- endif -%}
-{%- endmacro %}
-
-{#- Spark has no `as materialized` CTEs: the optimiser evaluates the parse once per line. -#}
-{% macro spark__cte_materialization(purpose) -%}
-{%- endmacro %}

@@ -12,7 +12,7 @@
 
 with
 
-log_lines as (
+log_lines as {{ cte_materialization('inline') }} (
 
     select * from {{ ref('base_customer_agent__log_lines') }}
     where rejection_reason is null
