@@ -74,11 +74,12 @@
 {#-
     The post-hook of every model that reads a changed set: record that this model has taken
     every change up to the start of this invocation (and the reporting time zone it used).
+    `model_name` records another entry instead, e.g. the tested-build marker (macros/tests/changed_rows.sql).
 -#}
-{% macro record_watermark() -%}
+{% macro record_watermark(model_name=none) -%}
     insert into {{ watermarks_relation() }} (model_name, watermark, reporting_timezone, recorded_at)
     values (
-        '{{ this.identifier }}',
+        '{{ model_name if model_name is not none else this.identifier }}',
         {{ run_started_timestamp() }},
         '{{ var("reporting_timezone", "UTC") }}',
         {{ dbt.current_timestamp() }}

@@ -72,13 +72,7 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if data_tests | length > 0 and passed | unique | list | length == data_tests | length -%}
-        insert into {{ watermarks_relation() }} (model_name, watermark, reporting_timezone, recorded_at)
-        values (
-            '{{ tested_build_marker() }}',
-            {{ run_started_timestamp() }},
-            '{{ var("reporting_timezone", "UTC") }}',
-            {{ dbt.current_timestamp() }}
-        )
+        {{ record_watermark(tested_build_marker()) }}
     {%- else -%}
         select 1
     {%- endif -%}
