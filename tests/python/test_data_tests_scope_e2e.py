@@ -92,3 +92,31 @@ def test_an_unknown_scope_is_one_clear_error(built: Warehouse) -> None:
                        vars={"data_tests_scope": "some"})
     assert result.returncode != 0
     assert "var data_tests_scope is 'some': set it to 'changed' (default) or 'all'" in result.stdout
+
+
+LOST_TEST = "test.customer_agent_warehouse.assert_every_valid_raw_record_is_staged"
+
+
+def lost_records(warehouse: Warehouse, scope: str) -> tuple[str, int]:
+    """`dbt test` of the nothing-is-lost test: its status and number of lost records."""
+    warehouse.dbt("test", "--select", "assert_every_valid_raw_record_is_staged", check=False,
+                  vars={"data_tests_scope": scope})
+    results = json.loads((warehouse.root / "target" / "run_results.json").read_text())["results"]
+    (result,) = [result for result in results if result["unique_id"] == LOST_TEST]
+    return result["status"], result["failures"]
+
+
+def test_a_lost_record_of_new_lines_fails_the_nothing_is_lost_test_and_old_ones_fail_it_with_scope_all(
+        built: Warehouse) -> None:
+    # New lines after the last tested build: models only (`dbt run` records no tested build).
+    incremental.write_pass(built, incremental.PASS_3)
+    built.dbt("run")
+    assert lost_records(built, "changed") == ("pass", 0)
+    with duckdb.connect(str(built.db)) as connection:
+        # Lose the record of a new log line (a8), the new profile version of p2, and an old record (b1, of c2:
+        # a conversation this pass did not stage again).
+        connection.execute(f"delete from {STAGED_LOGS} where log_id in ('a8', 'b1')")
+        connection.execute("delete from staging.stg_marketing__profile_versions "
+                           "where profile_id = 'p2' and updated_at = timestamp '2026-11-22'")
+    assert lost_records(built, "changed") == ("fail", 2)
+    assert lost_records(built, "all") == ("fail", 3)
