@@ -1,7 +1,8 @@
 {#-
     on-run-end: write the build's changes from DuckDB's write-ahead log into the build file
-    before dbt closes the connection (measured at 1M conversations: the checkpoint takes about
-    3 s here against about 9 s more at close). Nothing on the other engines.
+    before dbt closes the connection. Measured at 1M conversations: closing took 10.9-11.7 s
+    without it; with it the close takes about 6 s (freeing DuckDB's buffers) and this hook
+    2.8-7.7 s. Nothing on the other engines.
 -#}
 {% macro checkpoint_warehouse() -%}
     {{- return(adapter.dispatch('checkpoint_warehouse', 'customer_agent_warehouse')()) -}}

@@ -8,8 +8,8 @@
     - `inline`, an import CTE read several times that each reader filters (log staging's valid
       lines): DuckDB materialises a CTE read more than once, i.e. copies every column of every
       row before any filter; inlined, each reader scans only its rows and columns (measured at
-      1M conversations: log staging 60 s -> 45 s on a full build, 8.7 s -> 0.1 s on a build with
-      no new files). PostgreSQL keeps its default.
+      1M conversations, the model alone: about 19.5 s -> 15-18 s on a full build, 3.9 s -> 0.1 s
+      on a build with no new files). PostgreSQL keeps its default.
 -#}
 {% macro cte_materialization(purpose) -%}
     {{- return(adapter.dispatch('cte_materialization', 'customer_agent_warehouse')(purpose)) -}}

@@ -60,13 +60,14 @@
 {#-
     The watermark of this model as a SQL scalar: the start of the last invocation in which it
     succeeded (1900-01-01 before its first run). Upstream rows with processed_at after it are
-    the changes this model has not taken yet.
+    the changes this model has not taken yet. `model_name` reads another entry instead, e.g. the
+    tested-build marker (macros/tests/changed_rows.sql).
 -#}
-{% macro incremental_watermark() -%}
+{% macro incremental_watermark(model_name=none) -%}
     (
         select coalesce(max(watermark), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         from {{ watermarks_relation() }}
-        where model_name = '{{ this.identifier }}'
+        where model_name = '{{ model_name if model_name is not none else this.identifier }}'
     )
 {%- endmacro %}
 

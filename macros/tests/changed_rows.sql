@@ -34,21 +34,16 @@
 {%- endmacro %}
 
 
-{#- The start of the last build whose data tests all passed, as a SQL scalar (1900-01-01 before any). -#}
-{% macro last_tested_build() -%}
-    (select coalesce(max(watermark), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ watermarks_relation() }} where model_name = '{{ tested_build_marker() }}')
-{%- endmacro %}
-
-
 {#-
     SQL condition: the row (its build timestamp `column`, the start of the build that wrote it)
-    is in the scope of this invocation's data tests.
+    is in the scope of this invocation's data tests: written after the last build whose data tests
+    all passed (1900-01-01 before any).
 -#}
 {% macro in_data_tests_scope(column) -%}
     {%- if data_tests_check_every_row() -%}
         true
     {%- else -%}
-        {{ column }} > {{ last_tested_build() }}
+        {{ column }} > {{ incremental_watermark(tested_build_marker()) }}
     {%- endif -%}
 {%- endmacro %}
 
