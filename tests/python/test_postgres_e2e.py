@@ -13,16 +13,19 @@ after the last one every staging, intermediate and audit relation too. The datab
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from psycopg2 import errors
 
 from customer_agent_warehouse.postgres_server import PostgresServer
@@ -269,3 +272,125 @@ def test_a_login_without_a_role_reads_nothing(both: BothEngines) -> None:
     finally:
         both.postgres.query(f"drop role if exists {user}")
 
+
+
+# What personal data looks like in a value: an email, an E.164 phone number (or a national one written with
+# separators), or the text of a message of the raw zone.
+EMAIL = re.compile(r"[^@\s{},\"]+@[^@\s{},\"]+\.[a-z]{2,}", re.IGNORECASE)
+PHONE = re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
+# Every relation and column the connected user may select, in every schema it may use (not a list written here).
+SELECTABLE_COLUMNS = """
+    select n.nspname, c.relname, a.attname from pg_catalog.pg_class as c
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    join pg_catalog.pg_attribute as a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+    where c.relkind in ('r', 'v', 'm', 'p', 'f') and n.nspname not in ('pg_catalog', 'information_schema')
+        and n.nspname !~ '^pg_toast' and has_schema_privilege(n.oid, 'USAGE')
+        and has_column_privilege(c.oid, a.attnum, 'SELECT')
+    order by 1, 2, a.attnum
+"""
+
+
+def _raw_message_texts(raw_zone: Path) -> set[str]:
+    """The text of every `message` record of the raw zone's conversation logs."""
+    texts: set[str] = set()
+    for path in raw_zone.glob("conversation_logs/**/*.jsonl*"):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("text"), str) and record["text"].strip():
+                    texts.add(record["text"].strip())
+    return texts
+
+
+def _flatten(value: object) -> Iterator[str]:
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flatten(item)
+    elif value is not None:
+        yield str(value)
+
+
+def _personal_data_kinds(values: Iterable[object], texts: set[str]) -> set[str]:
+    """Which kinds of personal data (email, phone, message text) these column values hold."""
+    kinds: set[str] = set()
+    for text in (item for value in values for item in _flatten(value)):
+        if EMAIL.search(text):
+            kinds.add("email")
+        if PHONE.search(text):
+            kinds.add("phone")
+        if text.strip() in texts:
+            kinds.add("message text")
+    return kinds
+
+
+def _scan_columns(connection, texts: set[str], schemas: tuple[str, ...] | None = None) -> dict[str, set[str]]:
+    """Select every column the connected user may select (of these schemas, or all) and judge its values:
+    `schema.relation.column` -> the kinds of personal data found in it (empty when none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECTABLE_COLUMNS)
+        columns = [row for row in cursor.fetchall() if schemas is None or row[0] in schemas]
+        found: dict[str, set[str]] = {}
+        for schema, relation, column in columns:
+            cursor.execute(f'select distinct "{column}" from "{schema}"."{relation}"')
+            found[f"{schema}.{relation}.{column}"] = _personal_data_kinds((row[0] for row in cursor), texts)
+    return found
+
+
+def test_no_column_the_bi_role_may_select_holds_personal_data(both: BothEngines, login) -> None:
+    """Judged by the values: every column of every relation the BI role may select, none with an email, a phone
+    number or a message text; the same scan finds all three in the marts as their owner."""
+    texts = _raw_message_texts(both.duckdb.raw)
+    assert len(texts) > 20
+    with closing(both.postgres.connect()) as owner:
+        in_marts = _scan_columns(owner, texts, ("marts",))
+    assert set().union(*in_marts.values()) == {"email", "phone", "message text"}
+    with closing(login("ca_activation")) as activation:
+        in_segments = _scan_columns(activation, texts)
+    assert set().union(*in_segments.values()) == {"email", "phone"}
+    with closing(login("ca_bi")) as bi:
+        readable = _scan_columns(bi, texts)
+    leaks = {column: sorted(kinds) for column, kinds in readable.items() if kinds}
+    assert leaks == {}, f"the BI role reads personal data: {leaks}"
+    # It read the marts: every relation of the schema, most of their columns, and nothing outside.
+    relations = {column.rsplit(".", 1)[0] for column in readable}
+    assert relations == set(both.relations(("marts",)))
+    assert len(readable) > 100 and len(readable) >= len(in_marts) - 10
+
+
+def test_the_end_of_every_run_fences_relations_it_did_not_build(both: BothEngines, login) -> None:
+    """A table grant an older version left on dim_profiles, and a hand-made table of marts granted whole with
+    unflagged contact columns: after the next run, whatever it selects, the BI role reads their other columns only."""
+    both.postgres.query(
+        "drop table if exists marts.hand_made_contacts; create table marts.hand_made_contacts as "
+        "select profile_id, email as contact_email, phone_number as mobile, conversations from marts.dim_profiles; "
+        "grant select on marts.hand_made_contacts, marts.dim_profiles to ca_bi")
+    try:
+        with closing(login("ca_bi")) as bi:
+            assert _can_select(bi, "select contact_email, mobile from marts.hand_made_contacts")
+            assert _can_select(bi, "select email from marts.dim_profiles")
+            both.postgres.dbt("run", "--select", "metricflow_time_spine")
+            for column in ("contact_email", "mobile"):
+                assert not _can_select(bi, f"select {column} from marts.hand_made_contacts")
+            assert not _can_select(bi, "select email from marts.dim_profiles")
+            assert _can_select(bi, "select profile_id, conversations from marts.hand_made_contacts")
+            assert _can_select(bi, "select profile_id, email_consent, conversations from marts.dim_profiles")
+    finally:
+        both.postgres.query("drop table if exists marts.hand_made_contacts")
+
+
+def test_every_mart_column_named_like_personal_data_says_whether_it_is(both: BothEngines) -> None:
+    """The YAML of a mart flags each column named like contact data or free text (true, or false when it holds
+    none), so the fence is written down, not only inferred from the name."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    pattern = re.compile(project["vars"]["personal_data_column_pattern"])
+    manifest = json.loads((both.postgres.root / "target" / "manifest.json").read_text())
+    named = {(node["name"], column["name"]): column["meta"] for node in manifest["nodes"].values()
+             if node["resource_type"] == "model" and node["schema"] == "marts"
+             for column in node["columns"].values() if pattern.search(column["name"].lower())}
+    assert ("dim_profiles", "email") in named and ("fct_conversation_started", "first_message") in named
+    assert [key for key, meta in named.items() if "personal_data" not in meta] == []
+    assert named["dim_profiles", "phone_number"]["personal_data"] is True
