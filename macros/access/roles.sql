@@ -72,7 +72,7 @@
     The fence (issue 28): every relation the BI role reads gives it column privileges on the columns without
     personal data, never a table privilege. A column holds personal data when its YAML says
     `meta: {personal_data: true}`, or when it is a text column (not a number, boolean or time) whose name ends
-    like contact data or free text (var personal_data_column_pattern: email, phone_number, message, text,
+    like contact data or free text (personal_data_column_pattern below: email, phone_number, message, text,
     url, raw_line, ...) and its YAML does not say `personal_data: false`: a new mart that forgets the flag
     stays fenced. Applied twice: as the post-hook of every model of marts (dbt_project.yml; in the model's
     transaction, so BI reads a rebuilt mart at once and never its personal columns), and at the end of the
@@ -86,6 +86,12 @@
 {%- endmacro %}
 
 
+{#- The last word of a column name that holds contact data or free text (email_consent, message_count do not). -#}
+{% macro personal_data_column_pattern() -%}
+    {{- return('(^|_)(e_?mails?|phones?|phone_numbers?|mobiles?|msisdn|messages?|texts?|body|raw_lines?|urls?|address(es)?)$') -}}
+{%- endmacro %}
+
+
 {#- Whether a column holds personal data: its YAML meta (flag true or false) first, else its name and type. -#}
 {% macro is_personal_data(column_name, data_type, meta) -%}
     {%- if meta is mapping and 'personal_data' in meta -%}
@@ -95,7 +101,7 @@
     {%- if modules.re.match(not_text, data_type | lower) -%}
         {{- return(false) -}}
     {%- endif -%}
-    {{- return(modules.re.search(var('personal_data_column_pattern'), column_name | lower) is not none) -}}
+    {{- return(modules.re.search(personal_data_column_pattern(), column_name | lower) is not none) -}}
 {%- endmacro %}
 
 
