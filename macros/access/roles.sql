@@ -2,14 +2,13 @@
     Spec §10, issue 14 (roles and personal data), PostgreSQL only (DuckDB is a file: no roles).
     Two group roles (NOLOGIN; a DBA grants them to people and tools), named by vars (--vars):
     - `bi_role` (default ca_bi) reads every relation of `marts` (facts, dimensions, aggregates)
-      except the columns flagged `meta: {personal_data: true}` in the models' YAML (message text,
-      email, phone): column privileges, so the relation names stay the same for BI tools, and
-      `select *` on a relation with personal data is refused (select its other columns);
+      except the columns with personal data (message text, email, phone; the fence below): column
+      privileges only, so the relation names stay the same for BI tools, and `select *` on a
+      relation with personal data is refused (select its other columns);
     - `activation_role` (default ca_activation) reads every relation of `segments`, contact
-      columns included.
+      columns included (a dbt `grants` table privilege, dbt_project.yml).
     Neither reads staging, intermediate, audit or raw (no grant, not even schema usage).
-    Table privileges are dbt `grants` (dbt_project.yml); schema usage and column privileges are
-    granted here. Created by the build when missing (the dbt user needs CREATEROLE for that, else
+    Schema usage and the BI role's column privileges are granted here. Created by the build when missing (the dbt user needs CREATEROLE for that, else
     a DBA creates them first).
 -#}
 
@@ -56,7 +55,12 @@
 {%- endmacro %}
 
 {% macro postgres__grant_schema_usage() -%}
-    {%- for schema, var_name in [('marts', 'bi_role'), ('segments', 'activation_role')] %}
+    {%- set readers = [] -%}
+    {%- for schema in bi_readable_schemas() -%}
+        {%- do readers.append((schema, 'bi_role')) -%}
+    {%- endfor -%}
+    {%- do readers.append(('segments', 'activation_role')) -%}
+    {%- for schema, var_name in readers %}
     do $$
     begin
         if exists (select from pg_catalog.pg_namespace where nspname = '{{ schema }}') then
