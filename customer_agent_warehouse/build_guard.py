@@ -7,6 +7,7 @@ any hook or model, for plain `dbt build` as for the CLI:
   DuckDB traceback;
 * the build lock (locking.py) is taken for the rest of the dbt process: a second build fails at once, naming the
   holder, and the first one is unharmed. A dbt started by the CLI runs under the CLI's lock;
+* a `"` inside the warehouse file's name (DuckDB's catalog) is doubled in every relation dbt renders (quoting.py);
 * the DuckDB function `ca_raw_zone_problem(path)` (raw_zone_check.py) serves dbt's raw-zone check.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from customer_agent_warehouse.locking import BuildLock, WarehouseLocked, held_by_parent, lock_path_for
+from customer_agent_warehouse.quoting import escape_relation_quotes
 from customer_agent_warehouse.raw_zone_check import SQL_FUNCTION, raw_zone_error
 from customer_agent_warehouse.settings import UsageError, load_settings
 
@@ -47,6 +49,7 @@ def guard(warehouse: Path) -> None:
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
+        escape_relation_quotes()
         path = str(getattr(self.creds, "path", "") or "")
         if path and path != ":memory:" and not path.startswith("md:"):
             guard(Path(path).expanduser().resolve())
