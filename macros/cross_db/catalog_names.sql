@@ -103,3 +103,28 @@
     {% endcall %}
   {% endfor %}
 {%- endmacro %}
+
+{#- dbt-postgres wrote the database (CA_PG_DATABASE, e.g. `it's`) unescaped inside '...'. -#}
+{% macro postgres__list_relations_without_caching(schema_relation) %}
+  {% set database = ca_sql_literal(schema_relation.database) %}
+  {% set schema = ca_sql_literal(schema_relation.schema) %}
+  {% call statement('list_relations_without_caching', fetch_result=True) -%}
+    select {{ database }} as database, tablename as name, schemaname as schema, 'table' as type
+    from pg_tables
+    where schemaname ilike {{ schema }}
+    union all
+    select {{ database }} as database, viewname as name, schemaname as schema, 'view' as type
+    from pg_views
+    where schemaname ilike {{ schema }}
+    union all
+    select {{ database }} as database, matviewname as name, schemaname as schema, 'materialized_view' as type
+    from pg_matviews
+    where schemaname ilike {{ schema }}
+    union all
+    select distinct {{ database }} as database, proname as name, ns.nspname as schema, 'function' as type
+    from pg_proc
+    inner join pg_namespace as ns on pronamespace = ns.oid
+    where ns.nspname ilike {{ schema }}
+  {% endcall %}
+  {{ return(load_result('list_relations_without_caching').table) }}
+{% endmacro %}

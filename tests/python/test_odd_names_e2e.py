@@ -7,14 +7,20 @@ name reaches every relation dbt renders and dbt-duckdb's catalog queries. One bu
 * `full` and `order`: reserved words, one build of every batch;
 * one name that holds a dash, a space, a single and a double quote and non-ASCII letters, in a raw zone named the same
   way: a dbt build of batch A, then the CLI's main job (`run`: the incremental build, `validate`, the serving copy,
-  which both open the file by name) with batch B; the facts of the build file and of the serving copy are compared.
+  which both open the file by name) with batch B; the facts of the build file and of the serving copy are compared;
+* PostgreSQL: a database (CA_PG_DATABASE) named with a dash, a space, a quote, non-ASCII letters and a reserved word.
 """
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 
+from customer_agent_warehouse.postgres_server import PostgresServer
 from tests.python import test_facts_e2e as scenario
+from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -72,3 +78,21 @@ def test_dash_space_quotes_and_accents_in_the_warehouse_and_raw_zone_names(tmp_p
     assert serving.db.name == warehouse.db.name and serving.db.is_file()
     assert catalog_of(serving) == ODD_NAME
     assert_expected_facts(serving)
+
+
+@pytest.mark.postgres
+def test_dash_space_quote_and_accents_in_the_postgres_database_name(tmp_path: Path,
+                                                                    postgres_server: PostgresServer) -> None:
+    database = f"ca-test it's entrepôt order {uuid.uuid4().hex[:8]}"
+    postgres_server.create_database(database)
+    try:
+        warehouse = PostgresWarehouse(root=tmp_path, server=postgres_server, database=database,
+                                      raw_zone=tmp_path / ODD_RAW_ZONE)
+        write_batch_a(warehouse)
+        scenario.build_customer_agent_marts(warehouse)
+        write_batch_b(warehouse)
+        scenario.build_customer_agent_marts(warehouse)
+        assert warehouse.query("select current_database()") == [(database,)]
+        assert_expected_facts(warehouse)
+    finally:
+        postgres_server.drop_database(database)
