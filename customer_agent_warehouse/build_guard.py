@@ -7,6 +7,9 @@ any hook or model, for plain `dbt build` as for the CLI:
   DuckDB traceback;
 * the build lock (locking.py) is taken for the rest of the dbt process: a second build fails at once, naming the
   holder, and the first one is unharmed. A dbt started by the CLI runs under the CLI's lock;
+* a `"` inside the warehouse file's name (DuckDB's catalog) is doubled in every relation dbt renders (quoting.py);
+* another process that has the build file open stops dbt with one line naming it (locking.py), before DuckDB's
+  traceback;
 * the DuckDB function `ca_raw_zone_problem(path)` (raw_zone_check.py) serves dbt's raw-zone check.
 """
 
@@ -17,9 +20,16 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from customer_agent_warehouse.locking import BuildLock, WarehouseLocked, held_by_parent, lock_path_for
+from customer_agent_warehouse.locking import (
+    BuildLock,
+    WarehouseLocked,
+    ensure_not_open_elsewhere,
+    held_by_parent,
+    lock_path_for,
+)
+from customer_agent_warehouse.quoting import escape_relation_quotes
 from customer_agent_warehouse.raw_zone_check import SQL_FUNCTION, raw_zone_error
-from customer_agent_warehouse.settings import UsageError, load_settings
+from customer_agent_warehouse.settings import SERVING_FOLDER, UsageError, load_settings
 
 _HELD: dict[Path, BuildLock | None] = {}  # per process: dbt-duckdb may initialise plugins more than once
 
@@ -45,11 +55,37 @@ def guard(warehouse: Path) -> None:
         raise BuildGuardError(str(error)) from None
 
 
+def _build_file(creds: Any) -> Path | None:
+    path = str(getattr(creds, "path", "") or "")
+    if not path or path == ":memory:" or path.startswith("md:"):
+        return None
+    return Path(path).expanduser().resolve()
+
+
+def serving_copy_of(warehouse: Path) -> Path:
+    settings = load_settings()
+    if settings.duckdb_path == warehouse:
+        return settings.serving
+    return warehouse.parent / SERVING_FOLDER / warehouse.name
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        path = str(getattr(self.creds, "path", "") or "")
-        if path and path != ":memory:" and not path.startswith("md:"):
-            guard(Path(path).expanduser().resolve())
+        escape_relation_quotes()
+        warehouse = _build_file(self.creds)
+        if warehouse is not None:
+            guard(warehouse)
+
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        """Just before dbt-duckdb opens the build file: another process that has it open (a BI tool, a notebook) is one
+        line naming the file, the holder's pid and the serving copy, instead of DuckDB's lock traceback."""
+        warehouse = _build_file(creds)
+        if warehouse is None:
+            return
+        try:
+            ensure_not_open_elsewhere(warehouse, serving_copy_of(warehouse))
+        except UsageError as error:
+            raise BuildGuardError(str(error)) from None
 
     def configure_connection(self, conn: Any) -> None:
         """`ca_raw_zone_problem(path)` for the on-run-start check (macros/serving/check_raw_zone.sql)."""

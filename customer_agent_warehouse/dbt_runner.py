@@ -41,6 +41,11 @@ class DbtRunner:
     def with_paths(self, target_path: Path | None, log_path: Path | None) -> DbtRunner:
         return replace(self, target_path=target_path, log_path=log_path)
 
+    def artifacts_path(self) -> Path:
+        """Where dbt writes run_results.json: --target-path, else DBT_TARGET_PATH, else the project's target/."""
+        path = self.target_path or Path(self.env.get("DBT_TARGET_PATH") or "target")
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
     def command(self, args: Sequence[str], dbt_vars: Mapping[str, Any] | None = None) -> list[str]:
         command = [DBT_EXECUTABLE, *args, "--profiles-dir", str(self.profiles_dir), "--project-dir",
                    str(PROJECT_ROOT)]

@@ -14,6 +14,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -23,6 +24,8 @@ from pathlib import Path
 from customer_agent_warehouse.settings import UsageError
 
 PROBE_RETRIES = 5
+# DuckDB's message when another process has the file open: "... Conflicting lock is held in <program> (PID 123) ..."
+_DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>[0-9]+)\)")
 
 
 class WarehouseLocked(UsageError):
@@ -74,6 +77,33 @@ def busy_message(warehouse: Path, lock_path: Path) -> str:
     who = holder.describe() if holder else f"another process (see {lock_path})"
     return (f"warehouse {warehouse} is being built by {who}: wait for that build to finish, one build runs at a "
             "time (BI tools read the serving copy meanwhile)")
+
+
+def open_elsewhere_message(warehouse: Path, serving: Path, duckdb_error: str) -> str | None:
+    """One line for DuckDB's `Could not set lock on file` (another process has the build file open), else None."""
+    if "Could not set lock" not in duckdb_error:
+        return None
+    match = _DUCKDB_HOLDER.search(duckdb_error)
+    holder = f"another process (pid {match['pid']}, {Path(match['program']).name})" if match else "another process"
+    return (f"warehouse {warehouse} is open in {holder}: a build needs the build file alone; close it there and "
+            f"build again. BI tools belong on the serving copy {serving} (README, Serving)")
+
+
+def ensure_not_open_elsewhere(warehouse: Path, serving: Path) -> None:
+    """Before a build: a WarehouseLocked line when another process (a BI tool, a notebook) has the build file open.
+    DuckDB's own write lock is probed by opening the file for an instant; nothing else is reported here."""
+    import duckdb
+
+    if not warehouse.is_file():
+        return
+    try:
+        duckdb.connect(str(warehouse)).close()
+    except duckdb.IOException as error:
+        message = open_elsewhere_message(warehouse, serving, str(error))
+        if message:
+            raise WarehouseLocked(message) from None
+    except duckdb.Error:
+        return  # anything else is dbt's to report
 
 
 def _command_line() -> str:

@@ -16,8 +16,9 @@ from typing import Any
 
 from customer_agent_warehouse.arguments import add_dbt_arguments, add_parquet_argument, positive_int
 from customer_agent_warehouse.dbt_runner import DbtRunner, build_arguments
+from customer_agent_warehouse.disk_full import disk_full_message, run_result_messages
 from customer_agent_warehouse.loading import run_load_step
-from customer_agent_warehouse.locking import BuildLock, ensure_not_being_built, lock_path_for
+from customer_agent_warehouse.locking import BuildLock, ensure_not_being_built, ensure_not_open_elsewhere, lock_path_for
 from customer_agent_warehouse.raw_zone_check import raw_zone_error, raw_zone_problem
 from customer_agent_warehouse.serving import open_read_only, print_published, publish
 from customer_agent_warehouse.settings import (
@@ -86,21 +87,30 @@ def ensure_raw_zone(settings: Settings, conversations: int, seed: int, sample: b
 
 
 # --- steps -------------------------------------------------------------------------------------------------------
-def _step(name: str, returncode: int, started: float) -> int:
+def _step(name: str, returncode: int, started: float, reason: str | None = None) -> int:
     status = "ok" if returncode == 0 else f"FAILED (exit {returncode})"
-    print(f"==> {name}: {status} in {time.monotonic() - started:.1f}s", flush=True)
+    print(f"==> {name}: {status} in {time.monotonic() - started:.1f}s" + (f": {reason}" if reason else ""), flush=True)
     return returncode
+
+
+def _failure_reason(runner: DbtRunner, warehouse: Path, since: float) -> str | None:
+    """One line for a failure the user must fix outside the project (a full disk), from this dbt's run_results."""
+    results = runner.artifacts_path() / "run_results.json"
+    if runner.target != "duckdb" or not results.is_file() or results.stat().st_mtime < since:
+        return None
+    return disk_full_message(warehouse, run_result_messages(runner.artifacts_path()))
 
 
 def run_dbt_build(settings: Settings, args: argparse.Namespace, lock: BuildLock) -> int:
     """`dbt build` under the CLI's lock (the dbt process inherits the locked descriptor)."""
     runner = DbtRunner.for_settings(settings, args.target)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    started, since = time.monotonic(), time.time()
     pass_fds = [lock.descriptor] if lock.descriptor is not None else []
     returncode = runner.run(build_arguments(args.full_refresh, args.unit_tests), args.vars,
                             pass_fds=pass_fds).returncode
-    return _step("dbt build", returncode, started)
+    reason = _failure_reason(runner, settings.duckdb_path, since) if returncode else None
+    return _step("dbt build", returncode, started, reason)
 
 
 def run_validation(settings: Settings, target: str) -> int:
@@ -127,6 +137,8 @@ def build_validate_publish(settings: Settings, args: argparse.Namespace, validat
             returncode = run_validation(settings, args.target)
         return returncode
     with build_lock(settings, args.target) as lock:
+        if args.target == "duckdb":  # a BI tool on the build file: one line before dbt starts
+            ensure_not_open_elsewhere(settings.duckdb_path, settings.serving)
         run_load_step(settings, args.target, args.vars, args.full_refresh)  # server targets: raw tables first
         returncode = run_dbt_build(settings, args, lock)
         if returncode == 0 and validate:

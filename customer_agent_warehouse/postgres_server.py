@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from customer_agent_warehouse.quoting import quote_identifier
+
 SERVER_USER = "postgres"
 DATABASE = "customer_agent"
 STATE_FILE = "server.json"
@@ -80,13 +82,13 @@ class PostgresServer:
         a model whose result depends on the database's collation differs from DuckDB and is caught."""
         with contextlib.closing(self.connect("postgres")) as connection, connection.cursor() as cursor:
             cursor.execute(
-                f'create database "{name}" template template0 encoding \'UTF8\' '
+                f"create database {quote_identifier(name)} template template0 encoding 'UTF8' "
                 "locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'"
             )
 
     def drop_database(self, name: str) -> None:
         with contextlib.closing(self.connect("postgres")) as connection, connection.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
+            cursor.execute(f"drop database if exists {quote_identifier(name)} with (force)")
 
 
 def _is_root() -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 
 from customer_agent_warehouse.arguments import add_parquet_argument
 from customer_agent_warehouse.locking import BuildLock, busy_message, lock_path_for
+from customer_agent_warehouse.quoting import quote_identifier, sql_literal
 from customer_agent_warehouse.settings import Settings, UsageError, load_settings
 
 STORAGE_VERSION = "v1.1.0"
@@ -50,10 +51,6 @@ class Published:
     rows: dict[str, int]
     seconds: float
     parquet: list[Path] = field(default_factory=list)
-
-
-def _sql_string(text: str | Path) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def open_read_only(path: Path, role: str = "warehouse", lock_path: Path | None = None) -> Any:
@@ -74,14 +71,15 @@ def open_read_only(path: Path, role: str = "warehouse", lock_path: Path | None =
 def relation_rows(connection: Any, database: str | None = None, skip: Iterable[str] = ()) -> dict[str, int]:
     """`schema.name` -> row count of every table and view (of one attached database, or the default one), but
     the skipped ones."""
-    where = f"database_name = {_sql_string(database)}" if database else "database_name = current_database()"
+    where = f"database_name = {sql_literal(database)}" if database else "database_name = current_database()"
     names = connection.execute(
         f"select schema_name, table_name from duckdb_tables() where {where} union all "
         f"select schema_name, view_name from duckdb_views() where {where} and not internal order by 1, 2"
     ).fetchall()
-    prefix = f'"{database}".' if database else ""
+    prefix = f"{quote_identifier(database)}." if database else ""
     skipped = set(skip)
-    return {f"{schema}.{name}": connection.execute(f'select count(*) from {prefix}"{schema}"."{name}"').fetchone()[0]
+    return {f"{schema}.{name}": connection.execute(
+                f"select count(*) from {prefix}{quote_identifier(schema)}.{quote_identifier(name)}").fetchone()[0]
             for schema, name in names if f"{schema}.{name}" not in skipped}
 
 
@@ -93,8 +91,8 @@ def _copy(build: Path, temporary: Path, settings: Settings) -> dict[str, int]:
     config = {"memory_limit": settings.duckdb_memory, "threads": int(settings.duckdb_threads),
               "temp_directory": str(spill)}
     with duckdb.connect(":memory:", config=config) as connection:
-        connection.execute(f"attach {_sql_string(build)} as build_db (read_only)")
-        connection.execute(f"attach {_sql_string(temporary)} as serving_db (storage_version '{STORAGE_VERSION}')")
+        connection.execute(f"attach {sql_literal(build)} as build_db (read_only)")
+        connection.execute(f"attach {sql_literal(temporary)} as serving_db (storage_version '{STORAGE_VERSION}')")
         connection.execute("copy from database build_db to serving_db")
         unreadable = _views_as_tables(connection)
         rows = relation_rows(connection, "build_db", skip=unreadable)
@@ -111,7 +109,7 @@ def _views_as_tables(connection: Any) -> set[str]:
     views = connection.execute("select schema_name, view_name, comment from duckdb_views() "
                                "where database_name = 'build_db' and not internal").fetchall()
     for schema, view, comment in views:
-        name = f'"{schema}"."{view}"'
+        name = f"{quote_identifier(schema)}.{quote_identifier(view)}"
         connection.execute(f"drop view serving_db.{name}")
         try:
             connection.execute(f"create table serving_db.{name} as select * from build_db.{name}")
@@ -119,7 +117,7 @@ def _views_as_tables(connection: Any) -> set[str]:
             unreadable.add(f"{schema}.{view}")
             continue
         if comment:
-            connection.execute(f"comment on table serving_db.{name} is {_sql_string(comment)}")
+            connection.execute(f"comment on table serving_db.{name} is {sql_literal(comment)}")
         _copy_column_comments(connection, schema, view)
     return unreadable
 
@@ -130,9 +128,8 @@ def _copy_column_comments(connection: Any, schema: str, relation: str) -> None:
         "select column_name, comment from duckdb_columns() where database_name = 'build_db' and schema_name = ? "
         "and table_name = ? and comment is not null", [schema, relation]).fetchall()
     for column, comment in comments:
-        column_name = '"' + column.replace('"', '""') + '"'
-        connection.execute(f'comment on column serving_db."{schema}"."{relation}".{column_name} '
-                           f"is {_sql_string(comment)}")
+        target = ".".join(quote_identifier(name) for name in (schema, relation, column))
+        connection.execute(f"comment on column serving_db.{target} is {sql_literal(comment)}")
 
 
 def _fsync(path: Path, directory: bool = False) -> None:
@@ -197,14 +194,16 @@ def export_parquet(serving: Path, out: Path) -> list[Path]:
     with duckdb.connect(str(serving), read_only=True) as connection:
         tables = connection.execute(
             "select schema_name, table_name, estimated_size from duckdb_tables() where schema_name in "
-            f"({', '.join(_sql_string(schema) for schema in PARQUET_SCHEMAS)}) order by 1, 2").fetchall()
+            f"({', '.join(sql_literal(schema) for schema in PARQUET_SCHEMAS)}) order by 1, 2").fetchall()
         for schema, table, _ in tables:
             path = out / schema / f"{table}.parquet"
             temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection.execute(f'copy "{schema}"."{table}" to {_sql_string(temporary)} (format parquet)')
+            connection.execute(f"copy {quote_identifier(schema)}.{quote_identifier(table)} to {sql_literal(temporary)} "
+                               "(format parquet)")
             os.replace(temporary, path)
-            rows[f"{schema}.{table}"] = connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            rows[f"{schema}.{table}"] = connection.execute(
+                f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}").fetchone()[0]
             written.append(path)
     manifest = out / "_published.json"
     manifest.write_text(json.dumps({"published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

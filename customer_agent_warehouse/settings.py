@@ -88,6 +88,13 @@ def _path(text: str) -> str:
     return text
 
 
+def _pg_database(text: str) -> str:
+    # dbt-postgres renders the database as "name" without doubling a quote inside it
+    if '"' in text or len(text.encode()) > 63:
+        raise ValueError("a PostgreSQL database name of at most 63 bytes without a double quote, e.g. customer_agent")
+    return text
+
+
 def _url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
         raise ValueError("an http(s) URL such as https://a.klaviyo.com")
@@ -124,7 +131,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_PG_PORT", "5432", "its port", _port),
     Variable("CA_PG_USER", "postgres", "its user"),
     Variable("CA_PG_PASSWORD", "", "its password"),
-    Variable("CA_PG_DATABASE", "customer_agent", "its database"),
+    Variable("CA_PG_DATABASE", "customer_agent", "its database", _pg_database),
     Variable("CA_PG_THREADS", "4", "dbt threads of the postgres target", _positive_int),
     Variable("CA_SPARK_MASTER", "local[2]", "Spark master of the spark target"),
     Variable("CA_SPARK_WAREHOUSE", "data/spark-warehouse", "folder of Spark's managed tables", _path),

@@ -53,6 +53,14 @@ def _full_refresh() -> bool:
         return False
 
 
+def _unqualify(source_config: SourceConfig) -> None:
+    """Drop the catalog from the source's name: dbt-duckdb writes `create or replace view <catalog>.raw.<table> as
+    select * from <catalog>_raw_<table>_df` unquoted after this load, and the catalog is the warehouse file's name,
+    which a user chooses (`my-warehouse`, `full`, `it's`). Without it the view lands in the connection's default
+    catalog, which is that same warehouse file (the sources never name another database)."""
+    source_config.database = None
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self._connection = None
@@ -70,6 +78,7 @@ class Plugin(BasePlugin):
         return "view"
 
     def load(self, source_config: SourceConfig):
+        _unqualify(source_config)
         source_pass = self._pass(source_config)
         if source_config.identifier.endswith("_files"):
             return source_pass.files()

@@ -127,6 +127,12 @@ def test_good_settings_are_accepted() -> None:
     assert load_settings({}).raw_path == DEFAULT_RAW_PATH and not load_settings({}).raw_path_explicit
 
 
+def test_a_postgres_database_name_with_a_double_quote_is_refused() -> None:
+    assert load_settings({"CA_PG_DATABASE": "ca-test it's entrepôt"}).target == "duckdb"
+    with pytest.raises(SettingsError, match="CA_PG_DATABASE='a\"b' is not valid: expected a PostgreSQL database name"):
+        load_settings({"CA_PG_DATABASE": 'a"b'})
+
+
 def test_sample_data_only_into_the_default_raw_zone_or_when_asked() -> None:
     assert may_generate_sample(load_settings({}), sample=False)
     explicit = load_settings({"CA_RAW_PATH": str(DEFAULT_RAW_PATH)})

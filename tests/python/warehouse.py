@@ -35,14 +35,16 @@ def _encode(record: Record) -> str:
 class Warehouse:
     root: Path
     vars: dict[str, Any] = field(default_factory=dict)
+    db_name: str = "warehouse.duckdb"  # the DuckDB catalog is this file's name without .duckdb
+    raw_name: str = "raw"
 
     @property
     def raw(self) -> Path:
-        return self.root / "raw"
+        return self.root / self.raw_name
 
     @property
     def db(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        return self.root / self.db_name
 
     @property
     def serving(self) -> Path:
