@@ -13,11 +13,13 @@ Spark's tables are read from their parquet files with pyarrow.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.spark
 AS_OF = {"as_of": "2026-11-21T12:00:00Z"}
 CONVERSATIONS = int(os.environ.get("CA_TEST_SPARK_CONVERSATIONS", "2000"))
 GENERATED_START = "2026-10-20"
+MONEY_DAY = "2026-10-10"  # before the generated days: the money scenario's day x channel row is its own
 # The relations the run summary counts (the facts, the dashboard marts, segments, rejections), and reconciliation.
 RELATIONS = [*SUMMARY_RELATIONS, "audit.reconciliation"]
 #: When a build read a line or file: differs between two builds of the same data.
@@ -64,8 +67,22 @@ def write_hostile_files(warehouse: Warehouse) -> None:
     (logs / "_in_progress.jsonl").write_text(good % (99, 9) + "\n")
 
 
+def write_money_scenario(warehouse: Warehouse) -> None:
+    """Two orders attributed to one whatsapp conversation on MONEY_DAY: 200.0005 / 2 = 100.00025, a half that the
+    money rule (macro money_ratio) rounds away from zero, 100.0003; Spark's decimal division must agree."""
+    touch = {"conversation_id": "money-c1", "profile_id": "money-p1", "channel": "whatsapp", "type": "message"}
+    warehouse.write("conversation_logs", "money/part-0001.jsonl", [
+        {**touch, "log_id": "money-l1", "occurred_at": f"{MONEY_DAY}T09:00:00Z", "actor": "shopper", "text": "hi"},
+        {**touch, "log_id": "money-l2", "occurred_at": f"{MONEY_DAY}T09:01:00Z", "actor": "agent", "text": "hello"},
+    ])
+    warehouse.write("orders", "money/orders.jsonl", [
+        f'{{"order_id": "money-o{n}", "placed_at": "{MONEY_DAY}T10:0{n}:00Z", "profile_id": "money-p1", '
+        f'"currency": "USD", "value": {value}}}' for n, value in ((1, "100.0002"), (2, "100.0003"))])
+
+
 def write_scenarios(warehouse: Warehouse) -> None:
-    """Batch A of the facts scenario, the segments and dashboard scenarios, each in its own folder."""
+    """Batch A of the facts scenario, the segments, dashboard and money scenarios, each in its own folder."""
+    write_money_scenario(warehouse)
     warehouse.write("conversation_logs", "facts/part-0001.jsonl", facts.logs_part_1())
     warehouse.write("conversation_logs", "facts/part-0002.jsonl.gz", facts.logs_part_2())
     warehouse.write("profiles", "facts/profiles.jsonl", facts.profiles())
@@ -119,6 +136,8 @@ def test_a_full_build_on_spark_equals_duckdb(full_build: tuple[Warehouse, SparkB
     assert_same_as_duckdb(duckdb_warehouse, spark)
     started = spark.reader().rows("marts.fct_conversation_started", ["conversation_id"])
     assert len(started) > CONVERSATIONS * 0.9
+    daily = spark.reader().rows("marts.agg_customer_agent_daily", ["reporting_date", "channel", "average_order_value"])
+    assert (dt.date.fromisoformat(MONEY_DAY), "whatsapp", Decimal("100.0003")) in daily
 
 
 @pytest.fixture(scope="module")
