@@ -18,6 +18,7 @@ from customer_agent_warehouse.money import MONEY_SCALE, money_ratio, round_money
     (Decimal("-200.0005"), 2, Decimal("-100.0003")),  # away from zero, not up
     (Decimal("0.0003"), 2, Decimal("0.0002")),  # a division through a double gives 0.0001
     (Decimal("2.0000"), 3, Decimal("0.6667")),
+    (Decimal("10.0499"), 1000, Decimal("0.0100")),  # rounding 6 places first (Spark's default) gives 0.0101
     (Decimal("0.0000"), 5, Decimal("0.0000")),
     (Decimal("99999999999999999999.9999"), 7, Decimal("14285714285714285714.2857")),  # beyond a double's digits
 ])
