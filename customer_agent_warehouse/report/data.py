@@ -3,7 +3,7 @@
 The rows are the marts' rows, unchanged. Sums over days, channels or skills add the marts' columns; the two
 ratios are recomputed from summed parts, never averaged (README, Dashboard): resolution rate =
 sum(started_conversations_resolved_by_agent) / sum(conversations_started), average order value =
-sum(ai_generated_sales) / sum(attributed_orders).
+sum(ai_generated_sales) / sum(attributed_orders), rounded by the money rule (customer_agent_warehouse.money).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, TypeVar
+
+from customer_agent_warehouse.money import money_ratio
 
 DAILY_MART = "marts.agg_customer_agent_daily"
 SKILL_MART = "marts.agg_skill_performance"
@@ -79,7 +81,7 @@ class Totals:
 
     @property
     def average_order_value(self) -> Decimal | None:
-        return self.ai_generated_sales / self.attributed_orders if self.attributed_orders else None
+        return money_ratio(self.ai_generated_sales, self.attributed_orders)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from customer_agent_warehouse.money import shown_money
 from customer_agent_warehouse.report.charts import Number, Series, bar_chart, column_chart, line_chart, palette
 from customer_agent_warehouse.report.data import DAILY_MART, SKILL_MART, Dashboard
 
@@ -35,7 +36,8 @@ def count(value: Number | None) -> str:
 
 
 def money(value: Number | None) -> str:
-    return DASH if value is None else f"{Decimal(value):,.2f}"
+    """The money rule's shown value (customer_agent_warehouse.money): half away from zero, never float."""
+    return DASH if value is None else f"{shown_money(Decimal(value)):,}"
 
 
 def rate(value: Number | None) -> str:

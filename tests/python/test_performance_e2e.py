@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from customer_agent_warehouse.money import money_ratio
 from tests.python import raw_records
 from tests.python.warehouse import PROJECT_ROOT, Warehouse, ts
 
@@ -143,7 +144,7 @@ def _daily_row(day: str, channel: str | None, *, started: int = 0, resolved: int
         "resolution_rate": started_resolved / started if started else None,
         "recommendations": recommendations, "products_recommended": products,
         "attributed_orders": orders, "ai_generated_sales": Decimal(str(sales)),
-        "average_order_value": (Decimal(str(sales)) / orders).quantize(Decimal("0.0001")) if orders else None,
+        "average_order_value": money_ratio(Decimal(str(sales)), orders),
     }
 
 

@@ -8,9 +8,11 @@ test_report_browser.py.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -18,6 +20,7 @@ import pytest
 import yaml
 
 from customer_agent_warehouse.cli import main
+from customer_agent_warehouse.money import money_ratio
 from customer_agent_warehouse.report import write_report
 from customer_agent_warehouse.report.charts import nice_scale
 from customer_agent_warehouse.report.data import REQUIRED_RELATIONS
@@ -129,6 +132,27 @@ def test_the_default_warehouse_is_the_serving_copy_else_the_build_file(empty_mar
     shutil.copy2(empty_marts, serving)
     code, out, _ = run_report(capsys, "--out", str(tmp_path / "s.html"))
     assert code == 0 and str(serving) in (tmp_path / "s.html").read_text(), "the serving copy once published"
+
+
+HALF_WAY_ROWS_SQL = """
+insert into marts.agg_customer_agent_daily values
+    ('2026-11-20', 'email', 1, 0, 0, 0, 0.0, 0, 0, 2, 425.8100, 212.9050),
+    ('2026-11-20', 'sms', 1, 0, 0, 0, 0.0, 0, 0, 1, 212.9050, 212.9050);
+"""
+
+
+def test_money_is_shown_by_the_money_rule(empty_marts: Path, tmp_path: Path) -> None:
+    """212.905 is shown 212.91 (half away from zero), in the rows and in the tile recomputed from the sums
+    (638.7150 / 3 = 212.905); a page that rounds half-even (Python's default) would show 212.90."""
+    with duckdb.connect(str(empty_marts)) as connection:
+        connection.execute(HALF_WAY_ROWS_SQL)
+    out = tmp_path / "money.html"
+    write_report(empty_marts, out)
+    html = out.read_text()
+    (tile,) = re.findall(r'data-kpi="average_order_value">.*?<div class="kpi-value">([^<]*)</div>', html)
+    cells = re.findall(r'<td data-field="average_order_value" class="num">([^<]*)</td>', html)
+    assert tile == "212.91" and len(cells) >= 3 and set(cells) == {"212.91"}, (tile, cells)
+    assert money_ratio(Decimal("638.7150"), 3) == Decimal("212.9050")
 
 
 @pytest.mark.parametrize(("largest", "ticks"), [

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from customer_agent_warehouse.generate import generate_raw_zone
+from customer_agent_warehouse.money import money_ratio, shown_money
 from customer_agent_warehouse.report.page import ALL_CHANNELS, NO_CHANNEL
 from tests.python.chromium import HeadlessChromium, chromium_executable
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
@@ -37,7 +38,7 @@ select {key}
     sum(started_conversations_resolved_by_agent),
     sum(started_conversations_resolved_by_agent) / nullif(sum(conversations_started), 0),
     sum(recommendations), sum(products_recommended), sum(attributed_orders), sum(ai_generated_sales),
-    sum(ai_generated_sales) / nullif(sum(attributed_orders), 0)
+    null -- average_order_value: measures() applies the money rule to the sums
 from marts.agg_customer_agent_daily {group}
 """
 MEASURES = ("conversations_started", "conversations_resolved_by_agent", "conversations_escalated",
@@ -116,8 +117,14 @@ def number(text: str) -> Decimal | None:
     return None if cleaned == "n/a" else Decimal(cleaned)
 
 
+def measures(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A TOTALS_SQL row by measure; the average order value of the sums by the money rule."""
+    row = dict(zip(MEASURES, values, strict=True))
+    return row | {"average_order_value": money_ratio(row["ai_generated_sales"], row["attributed_orders"])}
+
+
 def assert_shown(field: str, text: str, expected: Any) -> None:
-    """The text equals the mart's value at the precision shown: counts exact, money to 0.01, rates to 0.1 %."""
+    """The text equals the mart's value as shown: counts exact, money by the money rule, rates to 0.1 %."""
     shown = number(text)
     if expected is None:
         assert shown is None, f"{field}: page {text!r}, mart null"
@@ -126,7 +133,7 @@ def assert_shown(field: str, text: str, expected: Any) -> None:
     if field in RATES:
         assert abs(shown - Decimal(str(expected)) * 100) <= Decimal("0.05"), (field, text, expected)
     elif field in MONEY:
-        assert abs(shown - Decimal(expected)) <= Decimal("0.005"), (field, text, expected)
+        assert shown == shown_money(expected), (field, text, expected)
     else:
         assert shown == expected, (field, text, expected)
 
@@ -178,12 +185,10 @@ def test_lines_and_bars_are_the_mart_figures(page: dict[str, Any], built: Wareho
     points = {mark["category"]: float(mark["value"]) for mark in chart(page, "resolution_rate")["marks"]}
     assert points == pytest.approx({day.isoformat(): rate for day, rate in rates})
 
-    aov = built.query(f"select reporting_date, sum(ai_generated_sales) / sum(attributed_orders) from {DAILY} "
+    aov = built.query(f"select reporting_date, sum(ai_generated_sales), sum(attributed_orders) from {DAILY} "
                       "group by 1 having sum(attributed_orders) > 0")
     points = {mark["category"]: Decimal(mark["value"]) for mark in chart(page, "average_order_value")["marks"]}
-    assert points.keys() == {day.isoformat() for day, _ in aov}
-    for day, value in aov:
-        assert abs(points[day.isoformat()] - Decimal(value)) < Decimal("0.0001")
+    assert points == {day.isoformat(): money_ratio(sales, orders) for day, sales, orders in aov}
 
     skills = built.query(f"select skill, sum(invocations), sum(resolutions), sum(escalations) from {SKILLS} "
                          "group by 1")
@@ -200,7 +205,7 @@ def test_lines_and_bars_are_the_mart_figures(page: dict[str, Any], built: Wareho
 
 def test_tiles_equal_the_mart_totals(page: dict[str, Any], built: Warehouse) -> None:
     (totals,) = built.query(TOTALS_SQL.format(key="", group=""))
-    expected = dict(zip(MEASURES, totals, strict=True))
+    expected = measures(totals)
     assert expected["conversations_started"] > 0 and expected["attributed_orders"] > 0
     shown = page["kpis"]
     assert set(shown) == set(MEASURES) - {"started_conversations_resolved_by_agent", "products_recommended"}
@@ -209,9 +214,9 @@ def test_tiles_equal_the_mart_totals(page: dict[str, Any], built: Warehouse) -> 
 
 
 def test_tables_equal_the_mart(page: dict[str, Any], built: Warehouse) -> None:
-    by_channel = {channel(key): dict(zip(MEASURES, values, strict=True))
+    by_channel = {channel(key): measures(values)
                   for key, *values in built.query(TOTALS_SQL.format(key="channel,", group="group by channel"))}
-    by_channel[ALL_CHANNELS] = dict(zip(MEASURES, built.query(TOTALS_SQL.format(key="", group=""))[0], strict=True))
+    by_channel[ALL_CHANNELS] = measures(built.query(TOTALS_SQL.format(key="", group=""))[0])
     for name in ("resolution_by_channel", "revenue_by_channel"):
         rows = page["tables"][name]
         assert [row["channel"] for row in rows][-1] == ALL_CHANNELS and len(rows) == len(by_channel)

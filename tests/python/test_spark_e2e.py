@@ -13,11 +13,13 @@ Spark's tables are read from their parquet files with pyarrow.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.spark
 AS_OF = {"as_of": "2026-11-21T12:00:00Z"}
 CONVERSATIONS = int(os.environ.get("CA_TEST_SPARK_CONVERSATIONS", "2000"))
 GENERATED_START = "2026-10-20"
+MONEY_DAYS = ("2026-10-10", "2026-10-12")  # before the generated days: the money scenario's rows are its own
 # The relations the run summary counts (the facts, the dashboard marts, segments, rejections), and reconciliation.
 RELATIONS = [*SUMMARY_RELATIONS, "audit.reconciliation"]
 #: When a build read a line or file: differs between two builds of the same data.
@@ -64,8 +67,29 @@ def write_hostile_files(warehouse: Warehouse) -> None:
     (logs / "_in_progress.jsonl").write_text(good % (99, 9) + "\n")
 
 
+def write_money_conversation(warehouse: Warehouse, name: str, day: str, values: list[str]) -> None:
+    """A whatsapp conversation of profile `name` on `day` with an agent touch, and orders of `values` after it."""
+    touch = {"conversation_id": f"{name}-c", "profile_id": name, "channel": "whatsapp", "type": "message"}
+    warehouse.write("conversation_logs", f"money/{name}.jsonl", [
+        {**touch, "log_id": f"{name}-l1", "occurred_at": f"{day}T09:00:00Z", "actor": "shopper", "text": "hi"},
+        {**touch, "log_id": f"{name}-l2", "occurred_at": f"{day}T09:01:00Z", "actor": "agent", "text": "hello"},
+    ])
+    warehouse.write("orders", f"money/{name}.jsonl", [
+        f'{{"order_id": "{name}-o{n}", "placed_at": "{day}T10:{n // 60:02d}:{n % 60:02d}Z", "profile_id": "{name}", '
+        f'"currency": "USD", "value": {value}}}' for n, value in enumerate(values)])
+
+
+def write_money_scenario(warehouse: Warehouse) -> None:
+    """Average order values that the money rule (macro money_ratio) rounds, each on its own day x channel row:
+    200.0005 / 2 = 100.00025, a half, rounds away from zero to 100.0003; 10.0499 / 1000 = 0.0100499 rounds to
+    0.0100 (Spark's default decimal(38,4) / int keeps 6 places: 0.010050, then 0.0101)."""
+    write_money_conversation(warehouse, "money-p1", MONEY_DAYS[0], ["100.0002", "100.0003"])
+    write_money_conversation(warehouse, "money-p2", MONEY_DAYS[1], ["0.0100"] * 999 + ["0.0599"])
+
+
 def write_scenarios(warehouse: Warehouse) -> None:
-    """Batch A of the facts scenario, the segments and dashboard scenarios, each in its own folder."""
+    """Batch A of the facts scenario, the segments, dashboard and money scenarios, each in its own folder."""
+    write_money_scenario(warehouse)
     warehouse.write("conversation_logs", "facts/part-0001.jsonl", facts.logs_part_1())
     warehouse.write("conversation_logs", "facts/part-0002.jsonl.gz", facts.logs_part_2())
     warehouse.write("profiles", "facts/profiles.jsonl", facts.profiles())
@@ -119,6 +143,10 @@ def test_a_full_build_on_spark_equals_duckdb(full_build: tuple[Warehouse, SparkB
     assert_same_as_duckdb(duckdb_warehouse, spark)
     started = spark.reader().rows("marts.fct_conversation_started", ["conversation_id"])
     assert len(started) > CONVERSATIONS * 0.9
+    daily = spark.reader().rows("marts.agg_customer_agent_daily", ["reporting_date", "channel", "average_order_value"])
+    money = {(dt.date.fromisoformat(day), "whatsapp", Decimal(value)) for day, value in zip(
+        MONEY_DAYS, ("100.0003", "0.0100"), strict=True)}
+    assert money <= set(daily), sorted(row for row in daily if row[0] < dt.date.fromisoformat(GENERATED_START))
 
 
 @pytest.fixture(scope="module")

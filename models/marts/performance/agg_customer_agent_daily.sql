@@ -189,7 +189,7 @@ final as (
         cast(products_recommended as integer) as products_recommended,
         cast(attributed_orders as integer) as attributed_orders,
         cast(ai_generated_sales as {{ money_total_type() }}) as ai_generated_sales,
-        cast(ai_generated_sales / nullif(attributed_orders, 0) as {{ money_type() }}) as average_order_value
+        {{ money_ratio('ai_generated_sales', 'attributed_orders') }} as average_order_value
     from combined
 
 )

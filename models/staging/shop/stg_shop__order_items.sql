@@ -25,7 +25,7 @@ renamed as (
         {{ clean_string(record_field('item', 'product_id')) }} as product_id,
         {{ clean_string(record_field('item', 'sku')) }} as sku,
         {{ try_cast_double(record_field('item', 'quantity')) }} as quantity,
-        {{ try_cast_double(record_field('item', 'price')) }} as price
+        {{ try_cast_money(record_field('item', 'price')) }} as price
     from unnested
 
 )
