@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from tests.python import clock
 from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
+
+# Every build of the suite (in-process, CLI and dbt subprocesses inherit it) takes the plausible-time window from a
+# fixed instant instead of the build's clock (tests/python/clock.py).
+os.environ["CA_TIMESTAMP_WINDOW_ANCHOR"] = clock.WINDOW_ANCHOR
 
 # A pytest-xdist worker runs under execnet, whose __main__ has neither __spec__ nor __file__. pyspark.sql.connect
 # (imported by Great Expectations) then takes the process for a doctest run and calls sys.exit(0) when grpc is
