@@ -340,8 +340,8 @@ def test_a_missing_warehouse_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_a_locked_warehouse_is_one_line_and_exit_2(built: Warehouse, tmp_path: Path, since_last: bool) -> None:
     copy = copy_warehouse(built, tmp_path / "wh")
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(60)", str(copy.db)],
-                              stdout=subprocess.PIPE, text=True)
+                               "print('held', flush=True); sys.stdin.read()", str(copy.db)],  # held until killed
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = export(copy, tmp_path / "out", *(["--since-last"] if since_last else []), check=False)
