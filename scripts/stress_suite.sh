@@ -3,7 +3,9 @@
 # order (--reverse-tests: no test may depend on another one having run first):
 #   tz        TZ=America/Los_Angeles: a zone west of UTC, with daylight saving time
 #   faketime  the clock one month later (libfaketime, installed with apt-get when missing); files written meanwhile
-#             keep the real time, so every fresh raw file also looks a month old to the settle time
+#             keep the real time, so every fresh raw file also looks a month old to the settle time. Seen on
+#             2026-12-07 (Debian libfaketime 0.9.10): one dbt build of test_vars_e2e hung (every thread in a futex
+#             wait, no CPU) and pytest-timeout failed it after 15 min; the same test passes without faketime
 #   load      a busy process per core beside the tests (stopped on exit, also on failure or Ctrl-C)
 # Usage: scripts/stress_suite.sh [--modes tz,faketime,load] [pytest arguments...]
 #   e.g. scripts/stress_suite.sh --modes tz tests/python/test_vars_e2e.py -n 0
