@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
+# The older DuckDB clients of the serving tests, prepared here so that no test needs the network.
+.venv/bin/python -m tests.python.duckdb_clients
 exec .venv/bin/python -m pytest "$@"

@@ -8,13 +8,14 @@ good copy in place.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from customer_agent_warehouse.arguments import add_dbt_arguments, add_parquet_argument, positive_int
+from customer_agent_warehouse.arguments import add_dbt_arguments, add_parquet_argument, iso_date, positive_int
 from customer_agent_warehouse.dbt_runner import DbtRunner, build_arguments
 from customer_agent_warehouse.disk_full import disk_full_message, run_result_messages
 from customer_agent_warehouse.loading import run_load_step
@@ -65,7 +66,8 @@ def may_generate_sample(settings: Settings, sample: bool) -> bool:
     return sample or (not settings.raw_path_explicit and settings.raw_path == DEFAULT_RAW_PATH)
 
 
-def ensure_raw_zone(settings: Settings, conversations: int, seed: int, sample: bool) -> None:
+def ensure_raw_zone(settings: Settings, conversations: int, seed: int, sample: bool,
+                    start_date: dt.date | None = None) -> None:
     problem = raw_zone_problem(settings.raw_path)
     if problem is None:
         print(f"==> raw zone {settings.raw_path} (existing files)", flush=True)
@@ -79,7 +81,7 @@ def ensure_raw_zone(settings: Settings, conversations: int, seed: int, sample: b
             "sample in data/raw")
     from customer_agent_warehouse.generate import DEFAULT_DAYS, default_start_date, generate_raw_zone
 
-    start_date = default_start_date()
+    start_date = start_date or default_start_date()
     print(f"==> raw zone {settings.raw_path} is empty: generating a sample of {conversations:,} conversations "
           f"from {start_date} (seed {seed})", flush=True)
     generate_raw_zone(settings.raw_path, conversations=conversations, seed=seed, start_date=start_date,
@@ -256,6 +258,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-conversations", type=positive_int, default=2000,
                         help="size of the sample raw zone (default 2000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sample raw zone (default 42)")
+    parser.add_argument("--sample-start-date", type=iso_date, default=None, metavar="YYYY-MM-DD",
+                        help="first day of the sample (default: the 30 days that end two days before today)")
     add_build_arguments(parser)
     parser.add_argument("--skip-validate", action="store_true", help="do not run the Great Expectations suites")
 
@@ -281,7 +285,7 @@ def print_next_steps(settings: Settings, as_of: str | None, started: float, targ
 def run_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = load_settings()
-    ensure_raw_zone(settings, args.sample_conversations, args.seed, args.sample)
+    ensure_raw_zone(settings, args.sample_conversations, args.seed, args.sample, args.sample_start_date)
     returncode = build_validate_publish(settings, args, validate=not args.skip_validate)
     if returncode != 0:
         return returncode

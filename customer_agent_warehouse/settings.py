@@ -101,6 +101,12 @@ def _url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _utc_time(text: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)? *([Zz]|\+00:?00)?", text):
+        raise ValueError("an ISO-8601 UTC time such as 2026-12-01T00:00:00Z")
+    return text
+
+
 def _text(text: str) -> str:
     return text
 
@@ -142,6 +148,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_SPARK_USER", "dbt", "its user"),
     Variable("CA_KLAVIYO_BASE_URL", "https://a.klaviyo.com", "API base URL for `export --push`", _url),
     Variable("CA_KLAVIYO_API_KEY", "", "private API key for `export --push`"),
+    Variable("CA_TIMESTAMP_WINDOW_ANCHOR", "the start of the build", "default of the dbt var timestamp_window_anchor: "
+             "the instant the plausible-time window's end counts from (the test suite pins it)", _utc_time),
     Variable("CA_CHROMIUM", "chromium on PATH", "the Chromium binary of the report tests (scripts/install_chromium.sh)",
              _path),
 )

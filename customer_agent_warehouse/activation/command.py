@@ -50,6 +50,16 @@ def _vars(text: str) -> dict[str, Any]:
     return parsed
 
 
+def _instant(text: str) -> datetime:
+    """An ISO-8601 time as naive UTC (an offset is converted; none means UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO-8601 time such as 2026-11-25T00:00:00Z; got {text!r}") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="folder to write DIR/klaviyo/ into (events/, lists/, list-removals/, manifest.json)")
@@ -65,6 +75,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
                              "failure resumes with the files not yet sent")
     parser.add_argument("--dry-run", action="store_true",
                         help="validate and print the plan (requests per endpoint); write and send nothing")
+    parser.add_argument("--now", type=_instant, default=None, metavar="TIME",
+                        help="the export's clock (ISO-8601, UTC when no offset): event ages for backfill and the "
+                             "API's time range count from it, and it is the manifest's exported_at "
+                             "(default: the current time)")
     limits = parser.add_argument_group("request limits (at most the API's)")
     limits.add_argument("--events-per-request", type=int, default=klaviyo.MAX_EVENTS_PER_REQUEST, metavar="N")
     limits.add_argument("--bytes-per-request", type=int, default=klaviyo.MAX_BYTES_PER_REQUEST, metavar="N")
@@ -146,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace, config: Any, folder: Path) -> ExportResult:
     """Export into a new folder, then put it in place (and record the --since-last state), or only plan."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = args.now or datetime.now(UTC).replace(tzinfo=None)
     export_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     writable = args.since_last and not args.dry_run
     with open_warehouse(args.target, writable=writable) as warehouse:

@@ -26,7 +26,8 @@
 {#- A readable explanation of a time outside the plausible window, with the epoch-seconds hint. -#}
 {% macro timestamp_range_detail(field, text_value) -%}
     '{{ field }} ' || {{ text_value }} || ' is outside the plausible window ('
-    || '{{ var("timestamp_min") }}' || ' to {{ var("timestamp_max_days_after_build") }} day(s) after the build)'
+    || '{{ var("timestamp_min") }}' || ' to {{ var("timestamp_max_days_after_build") }} day(s) after '
+    || '{{ "the build" if (var("timestamp_window_anchor", none) or "") | string | trim == "" else timestamp_window_anchor() }})'
     || case
         when {{ looks_like_epoch_seconds(text_value) }}
             then '; it looks like epoch seconds: send epoch milliseconds (' || trim({{ text_value }}) || '000)'

@@ -90,7 +90,8 @@
 {#-
     Spec §6: times outside a plausible window are rejected (timestamp_out_of_range):
     not before the var `timestamp_min` (default 2000-01-01), not later than
-    `timestamp_max_days_after_build` days (default 1) after the start of the build.
+    `timestamp_max_days_after_build` days (default 1) after the window's anchor
+    (`timestamp_window_anchor`, default: the start of the build).
 -#}
 {% macro is_plausible_timestamp(expression) -%}
     {%- set minimum = var('timestamp_min') | string -%}
@@ -105,7 +106,31 @@
             "var timestamp_max_days_after_build must be a whole number of days such as 1; got '" ~ days_after
             ~ "'. Fix it in dbt_project.yml or --vars.") }}
     {%- endif -%}
-    {%- set maximum = (run_started_at + modules.datetime.timedelta(days=days_after | int)).strftime('%Y-%m-%d %H:%M:%S.%f') -%}
+    {%- set maximum = (timestamp_window_anchor() + modules.datetime.timedelta(days=days_after | int)).strftime('%Y-%m-%d %H:%M:%S.%f') -%}
     ({{ expression }} between cast('{{ minimum }}' as {{ dbt.type_timestamp() }})
         and cast('{{ maximum }}' as {{ dbt.type_timestamp() }}))
+{%- endmacro %}
+
+
+{#-
+    The instant the plausible window's end counts from: the var `timestamp_window_anchor` (an ISO-8601 UTC
+    date or date-time, `Z` or `+00:00` allowed), or the start of the build when it is empty or null. Pinning it
+    keeps the window fixed whatever the clock says (the test suite pins it through CA_TIMESTAMP_WINDOW_ANCHOR).
+-#}
+{% macro timestamp_window_anchor() -%}
+    {%- set raw = var('timestamp_window_anchor', none) -%}
+    {%- set text = '' if raw is none else raw | string | trim -%}
+    {%- if text == '' -%}
+        {{- return(run_started_at) -}}
+    {%- endif -%}
+    {%- set match = modules.re.fullmatch(
+        '([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)? *(?:[Zz]|[+]00:?00)?', text) -%}
+    {%- if not match -%}
+        {{- exceptions.raise_compiler_error(
+            "var timestamp_window_anchor must be an ISO-8601 UTC time such as 2026-12-01T00:00:00Z, or empty for "
+            ~ "the start of the build; got '" ~ text ~ "'. Fix it in dbt_project.yml, --vars or "
+            ~ "CA_TIMESTAMP_WINDOW_ANCHOR.") -}}
+    {%- endif -%}
+    {%- set clock = (match.group(2) or '00') ~ ':' ~ (match.group(3) or '00') ~ ':' ~ (match.group(4) or '00') -%}
+    {{- return(modules.datetime.datetime.strptime(match.group(1) ~ ' ' ~ clock, '%Y-%m-%d %H:%M:%S')) -}}
 {%- endmacro %}

@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from tests.python import clock
 from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 ENSURE_JAVA = PROJECT_ROOT / "scripts" / "ensure_java.sh"
+
+# Every build of the suite (in-process, CLI and dbt subprocesses inherit it) takes the plausible-time window from a
+# fixed instant instead of the build's clock (tests/python/clock.py).
+os.environ["CA_TIMESTAMP_WINDOW_ANCHOR"] = clock.WINDOW_ANCHOR
 
 # A pytest-xdist worker runs under execnet, whose __main__ has neither __spec__ nor __file__. pyspark.sql.connect
 # (imported by Great Expectations) then takes the process for a doctest run and calls sys.exit(0) when grpc is
@@ -97,6 +102,21 @@ def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWar
 LONGEST_MODULES = ("test_spark_e2e.py", "test_postgres_e2e.py")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reverse-tests", action="store_true",
+                     help="run the tests of every module in reverse order: no test may depend on another one "
+                          "having run before it (scripts/stress_suite.sh uses it)")
+
+
+def _reversed_within_modules(items: list[pytest.Item]) -> list[pytest.Item]:
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    return [item for module in modules.values() for item in reversed(module)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--reverse-tests"):
+        items[:] = _reversed_within_modules(items)
     items.sort(key=lambda item: LONGEST_MODULES.index(item.path.name) if item.path.name in LONGEST_MODULES
                else len(LONGEST_MODULES))

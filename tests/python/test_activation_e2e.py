@@ -36,6 +36,8 @@ SCHEMAS = PROJECT_ROOT / "customer_agent_warehouse" / "activation" / "schemas"
 REVISION = "2026-07-15"
 API_KEY = "pk_test_secret_1234567890"
 SMALL = ("--events-per-request", "5", "--profiles-per-request", "2")
+# The exports' clock (`export --now`): three days after the scenario's last event, whatever day the suite runs.
+EXPORT_NOW = "2026-11-25T00:00:00Z"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -51,9 +53,11 @@ LIST_SCHEMA = validator("list_profiles_relationship.json")
 
 def export(warehouse: Warehouse, out: Path, *args: str, env: dict[str, str] | None = None,
            check: bool = True) -> subprocess.CompletedProcess:
-    """The real command, in a subprocess, on the warehouse's DuckDB file."""
+    """The real command, in a subprocess, on the warehouse's DuckDB file, at the module's clock unless given."""
     environment = {**warehouse.env(), **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "customer_agent_warehouse", "export", "--out", str(out), *args],
+    clock = [] if "--now" in args else ["--now", EXPORT_NOW]
+    result = subprocess.run([sys.executable, "-m", "customer_agent_warehouse", "export", "--out", str(out), *clock,
+                             *args],
                             cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"export failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -256,7 +260,8 @@ def test_a_follow_up_row_without_consent_is_skipped_and_counted(built: Warehouse
     with duckdb.connect(str(copy.db)) as connection:
         connection.execute("insert into segments.seg_recommendation_followup (profile_id, email, email_consent, "
                            "conversation_id, recommended_at, followup_due_at, products) values ('p_bob', "
-                           "'bob@example.com', 'unsubscribed', 'b1', now(), now(), ['P3'])")
+                           "'bob@example.com', 'unsubscribed', 'b1', timestamp '2026-11-19 10:05:00', "
+                           "timestamp '2026-11-19 12:05:00', ['P3'])")
     export(copy, tmp_path / "out")
     exported = Export.read(tmp_path / "out")
     assert exported.members()["seg_recommendation_followup"] == ["p_ann", "p_cat"]
@@ -282,8 +287,8 @@ def test_first_message_only_when_the_var_allows_it(built: Warehouse, small: Expo
 def test_backfill_flag_by_age(built: Warehouse, small: Export, tmp_path: Path) -> None:
     assert all(event["backfill"] is True for _, _, event in small.events())  # all older than 24 hours
     cut = datetime(2026, 11, 18, 12, tzinfo=UTC)
-    hours = (datetime.now(UTC) - cut).total_seconds() / 3600
-    export(built, tmp_path / "cut", "--vars", json.dumps({"activation_backfill_after_hours": hours}))
+    export(built, tmp_path / "cut", "--now", "2026-11-21T12:00:00+01:00",  # 11:00 UTC: 71 h after the cut
+           "--vars", json.dumps({"activation_backfill_after_hours": 71}))
     for _, _, event in Export.read(tmp_path / "cut").events():
         assert event["backfill"] is (datetime.fromisoformat(event["time"]) < cut), event
     export(built, tmp_path / "never", "--vars", "{activation_backfill_after_hours: null}")
@@ -335,8 +340,8 @@ def test_a_missing_warehouse_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_a_locked_warehouse_is_one_line_and_exit_2(built: Warehouse, tmp_path: Path, since_last: bool) -> None:
     copy = copy_warehouse(built, tmp_path / "wh")
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(60)", str(copy.db)],
-                              stdout=subprocess.PIPE, text=True)
+                               "print('held', flush=True); sys.stdin.read()", str(copy.db)],  # held until killed
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = export(copy, tmp_path / "out", *(["--since-last"] if since_last else []), check=False)
@@ -521,7 +526,7 @@ def test_a_push_killed_mid_way_resumes_without_resending(built: Warehouse, tmp_p
     with FakeKlaviyo(block_at=6) as server:
         environment = {**built.env(), **push_env(server)}
         client = subprocess.Popen([sys.executable, "-m", "customer_agent_warehouse", "export", "--out", str(tmp_path),
-                                   *SMALL, "--push"], cwd=PROJECT_ROOT, env=environment,
+                                   "--now", EXPORT_NOW, *SMALL, "--push"], cwd=PROJECT_ROOT, env=environment,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert server.blocked.wait(timeout=60), "the client never reached the 6th request"
         os.kill(client.pid, signal.SIGKILL)

@@ -81,8 +81,8 @@ def test_warehouse_without_the_marts_is_not_built(tmp_path: Path, capsys: pytest
 def test_warehouse_locked_by_a_build_is_exit_2(empty_marts: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('locked', flush=True); time.sleep(60)", str(empty_marts)],
-                              stdout=subprocess.PIPE, text=True)
+                               "print('locked', flush=True); sys.stdin.read()", str(empty_marts)],  # held until killed
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         code, _, err = run_report(capsys, "--duckdb-path", str(empty_marts), "--out", str(tmp_path / "d.html"))

@@ -75,8 +75,8 @@ PAGE_DATA_JS = """
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     warehouse = Warehouse(root=tmp_path_factory.mktemp("report"))
-    start = dt.date.today() - dt.timedelta(days=16)  # ends two days ago: no time lies in the future
-    generate_raw_zone(warehouse.raw, conversations=600, seed=7, start_date=start, days=14, workers=1)
+    # A fixed fortnight (never relative to today): the same sample, page and figures on every day.
+    generate_raw_zone(warehouse.raw, conversations=600, seed=7, start_date=dt.date(2026, 11, 1), days=14, workers=1)
     warehouse.build("--select", "+agg_customer_agent_daily +agg_skill_performance", "--indirect-selection",
                     "buildable")
     return warehouse

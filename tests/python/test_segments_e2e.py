@@ -35,7 +35,6 @@ x1     anonymous: a start, a recommendation and an escalation that never appear 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -327,29 +326,21 @@ def test_segment_columns_have_the_contract_types(built: tuple[Warehouse, dict]) 
 # ----------------------------------------------------------------------------------------------- vars
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def test_as_of_defaults_to_the_time_of_the_build(warehouse: Warehouse) -> None:
-    """Without as_of, a recommendation 3 hours ago is due for the follow-up; one 30 minutes ago is not yet."""
-    now = datetime.now(UTC)
-    three_hours_ago, half_hour_ago = iso(now - timedelta(hours=3)), iso(now - timedelta(minutes=30))
-    warehouse.write("conversation_logs", "now.jsonl", [
-        log("n1-1", "n1", three_hours_ago, "message", "shopper", channel="sms", text="Hi", profile_id="p_due"),
-        log("n1-2", "n1", three_hours_ago, "recommendation", "agent", products=products("P1"), format="card"),
-        log("n2-1", "n2", half_hour_ago, "message", "shopper", channel="sms", text="Hi", profile_id="p_soon"),
-        log("n2-2", "n2", half_hour_ago, "recommendation", "agent", products=products("P2"), format="card"),
+    """Without as_of, segments are evaluated at the start of the build (the loaded_at of its lines): a conversation
+    of 2000 counts, one of 2099 (plausible: the suite anchors the window in 2100) not yet, on any clock between."""
+    warehouse.write("conversation_logs", "times.jsonl", [
+        log("n1-1", "n1", "2000-06-01T09:00:00Z", "message", "shopper", channel="sms", text="Hi", profile_id="p_past"),
+        log("n2-1", "n2", "2099-06-01T09:00:00Z", "message", "shopper", channel="sms", text="Hi", profile_id="p_later"),
     ])
     warehouse.write("profiles", "profiles.jsonl", [
-        {"profile_id": "p_due", "email": "due@example.com", "email_consent": "subscribed"},
-        {"profile_id": "p_soon", "email": "soon@example.com", "email_consent": "subscribed"},
+        {"profile_id": "p_past", "email": "past@example.com", "email_consent": "subscribed"},
+        {"profile_id": "p_later", "email": "later@example.com", "email_consent": "subscribed"},
     ])
     warehouse.build(*SEGMENTS_SELECTOR)
-    assert warehouse.rows("segments.seg_recommendation_followup", ["profile_id"]) == [{"profile_id": "p_due"}]
-    assert warehouse.rows("segments.seg_recommended_not_purchased", ["profile_id"]) == [
-        {"profile_id": "p_due"}, {"profile_id": "p_soon"},
-    ]
+    assert warehouse.rows("segments.seg_started_conversation", ["profile_id"]) == [{"profile_id": "p_past"}]
+    (evaluated,), = warehouse.query("select distinct evaluated_as_of from segments.seg_started_conversation")
+    assert warehouse.query("select max(loaded_at) from staging.base_customer_agent__log_lines") == [(evaluated,)]
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,16 @@ def wait_ready(out: Path, timeout: float = 60) -> None:
     raise AssertionError(f"reader {out} did not start")
 
 
+def wait_for_samples_after(out: Path, count: int, timeout: float = 60) -> None:
+    """Wait until the reader logged two lines more than `count`: the second one started after `count` was read."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if out.read_bytes().count(b"\n") >= count + 2:  # whole lines only: a sample may be half written
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"reader {out} took no new sample in {timeout:g} s")
+
+
 def samples(out: Path) -> list[dict]:
     return [line for line in map(json.loads, out.read_text().splitlines()) if "ready" not in line]
 
@@ -122,7 +132,9 @@ def test_readers_see_one_published_build_at_a_time_and_never_fail(tmp_path: Path
             ok(warehouse.cli("build", *extra, "--vars", AS_OF))
             states.append(tmp_path / f"state-{number}.duckdb")
             shutil.copy(warehouse.serving, states[-1])
-        time.sleep(1.5)  # the loop readers sample the last published build too
+        published = {name: (tmp_path / f"{name}.jsonl").read_bytes().count(b"\n") for name in readers}
+        for name, count in published.items():  # the loop readers sample the last published build too
+            wait_for_samples_after(tmp_path / f"{name}.jsonl", count)
     finally:
         stop.touch()
         for process in processes.values():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from customer_agent_warehouse.generate import DEFAULT_DAYS, default_start_date, generate_raw_zone
 from tests.python.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -88,20 +89,21 @@ def test_an_explicit_raw_zone_that_is_empty_is_an_error_and_gets_no_sample(tmp_p
 
 def test_run_with_sample_writes_sample_data_into_an_explicit_raw_zone(tmp_path: Path) -> None:
     warehouse = Warehouse(tmp_path)
-    result = warehouse.cli("run", "--sample", "--sample-conversations", "40", "--skip-validate", "--vars",
-                           json.dumps({"as_of": "2026-11-20T12:00:00Z"}))
+    result = warehouse.cli("run", "--sample", "--sample-conversations", "40", "--sample-start-date", "2026-10-20",
+                           "--skip-validate", "--vars", json.dumps({"as_of": "2026-11-20T12:00:00Z"}))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "generating a sample of 40 conversations" in result.stdout
+    assert "generating a sample of 40 conversations from 2026-10-20" in result.stdout
     assert "segments evaluated as of 2026-11-20 12:00:00 UTC" in result.stdout
     assert f"serving copy: {warehouse.serving}" in result.stdout and "next:" in result.stdout
     assert "done in" in result.stdout and warehouse.serving.is_file()
 
 
 def test_generate_defaults_to_days_that_end_before_today(tmp_path: Path) -> None:
-    result = subprocess.run(Warehouse(tmp_path).cli_command("generate", "--conversations", "30", "--out",
-                                                            str(tmp_path / "raw"), "--quiet"), check=False)
-    assert result.returncode == 0
-    today = dt.datetime.now(dt.UTC)
+    """The default window (the 30 days that end two days before today), with today injected: never the clock."""
+    today = dt.date(2026, 12, 7)
+    start = default_start_date(today=today)
+    assert start == dt.date(2026, 11, 5)
+    generate_raw_zone(tmp_path / "raw", conversations=30, seed=42, start_date=start, days=DEFAULT_DAYS, workers=1)
     times = []
     for path in (tmp_path / "raw" / "conversation_logs").rglob("*.jsonl*"):
         text = gzip.decompress(path.read_bytes()).decode() if path.name.endswith(".gz") else path.read_text()
@@ -111,5 +113,6 @@ def test_generate_defaults_to_days_that_end_before_today(tmp_path: Path) -> None
                 times.append(dt.datetime.fromisoformat(record["received_at"].replace("Z", "+00:00")))
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # the generator writes malformed lines on purpose
-    assert times and max(times) < today, "nothing lies in the future"
-    assert max(times) > today - dt.timedelta(days=7), "recent enough for the 7-day segments evaluated as of now"
+    midnight = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    assert times and max(times) < midnight, "nothing lies in the future"
+    assert max(times) > midnight - dt.timedelta(days=7), "recent enough for the 7-day segments evaluated as of now"

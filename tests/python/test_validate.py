@@ -168,7 +168,7 @@ LOGS_PER_CONVERSATION = 10  # range(10) in SAMPLE_SQL
 
 def build_sample_warehouse(path: Path, conversations: int = SAMPLE_CONVERSATIONS, delay_hours: int = 2) -> Path:
     """A warehouse file with every validated table, spec-conformant; 10 staged log rows per conversation."""
-    base = (dt.datetime.now(dt.UTC) - dt.timedelta(days=60)).strftime("%Y-%m-%d 00:00:00")
+    base = "2026-09-01 00:00:00"  # a fixed 40 days of events, never relative to today
     sql = SAMPLE_SQL.format(conversations=conversations, profiles=max(conversations // 2, 1), base=base,
                             delay_hours=delay_hours)
     with duckdb.connect(str(path)) as connection:
@@ -407,14 +407,13 @@ def test_a_missing_vocabulary_seed_is_one_clear_line(warehouse_copy: Path, tmp_p
 
 
 def test_future_events_fail_and_the_bound_can_be_set(warehouse_copy: Path, tmp_path: Path) -> None:
-    tamper(warehouse_copy, "UPDATE marts.fct_conversation_escalated SET escalated_at = now()::TIMESTAMP "
-                           "+ INTERVAL 2 DAY WHERE event_id = 'escalated-conv-1'")
+    tamper(warehouse_copy, "UPDATE marts.fct_conversation_escalated SET escalated_at = TIMESTAMP '2026-12-03' "
+                           "WHERE event_id = 'escalated-conv-1'")
     run = {"duckdb_path": warehouse_copy, "report_dir": tmp_path / "r", "suites": ["fct_conversation_escalated"],
            "data_docs": False}
-    (failure,) = validate_warehouse(**run).failures
+    (failure,) = validate_warehouse(**run, validation_time=dt.datetime(2026, 12, 1)).failures
     assert failure.columns == ("escalated_at",) and failure.unexpected_count == 1
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
-    assert validate_warehouse(**run, validation_time=later).success
+    assert validate_warehouse(**run, validation_time=dt.datetime(2026, 12, 4)).success
 
 
 def test_followup_delay_is_the_build_value(tmp_path: Path) -> None:
@@ -468,9 +467,9 @@ def test_locked_warehouse_is_reported(warehouse_copy: Path, tmp_path: Path, caps
             import duckdb, sys, time
             connection = duckdb.connect({str(warehouse_copy)!r})
             print("locked", flush=True)
-            time.sleep(30)
+            sys.stdin.read()  # held until killed, however long the command under test takes
         """)],
-        stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"

@@ -3,9 +3,9 @@ should, as the var says. One build with every default (as_of null: the build tim
 non-default value of EVERY var of dbt_project.yml (a var added later fails this test until it gets a value and a
 check here); rows are derived by hand from the spec in the comments, never from the models.
 
-Times are relative to N, the test's start (UTC, whole minute), so that the default as_of (the build time, a few
-seconds after N) has a known place; A2 = N - 24 h is the explicit as_of of the second build. All profiles are
-subscribed to email; there are no orders.
+Times are relative to N, a fixed instant (never the wall clock); A2 = N - 24 h is the explicit as_of of the second
+build. The default as_of is the build time: the first build's segments are derived by hand from the as_of it
+recorded, whatever day the suite runs on. All profiles are subscribed to email; there are no orders.
 
   c1  p1 web_chat  shopper A2-3h-1m, recommendation [A] at A2-3h
   c2  p2 sms       shopper A2-49h-1m, recommendation [B] at A2-49h
@@ -20,11 +20,12 @@ subscribed to email; there are no orders.
 
 Raw-zone edge files (anonymous tag records, no effect on facts or segments):
   edge/old.jsonl     a record of 2021-06-01: staged; before timestamp_min 2022-01-01: timestamp_out_of_range
-  edge/future.jsonl  a record 36 h after N: out of range 1 day after the build; staged with 2 days
+  edge/future.jsonl  a record 60 h after the window anchor (the suite pins it, tests/python/clock.py): out of
+                     range 1 day after it; staged 2 days after an anchor 1 day later (both vars needed)
   edge/long.jsonl    a 3,000-byte line: staged; above raw_max_line_bytes 2048: line_too_long
-  edge/tail.jsonl    a record, then a cut last line without a line break, written just before the build: while
-                     the file may still be written (settle 60 s) the cut line is incomplete_line; settled at once
-                     (raw_file_settle_seconds 0) it is a finished line that is not JSON: invalid_json
+  edge/tail.jsonl    a record, then a cut last line without a line break, file modified in 2000 (os.utime, no
+                     clock): settled (60 s) the cut line is a finished line that is not JSON: invalid_json; with
+                     raw_file_settle_seconds 10^10 (317 years) the file may still be written: incomplete_line
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.python import raw_records
+from tests.python import clock, raw_records
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
 pytestmark = pytest.mark.slow
 
-N = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, tzinfo=None)
+N = dt.datetime(2026, 11, 30, 12, 0)
 A2 = N - dt.timedelta(hours=24)
 H, D, M = dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(minutes=1)
 
@@ -55,10 +56,11 @@ NON_DEFAULT_VARS: dict[str, tuple[Any, str]] = {
     "reporting_timezone": ("Europe/Rome", "agg_customer_agent_daily and agg_skill_performance below"),
     "default_phone_country_code": ("39", "phone numbers without a prefix below"),
     "allow_empty_raw_zone": (True, "no effect on a raw zone with files; test_serving_raw_zone.py builds an empty one"),
-    "raw_file_settle_seconds": (0, "edge/tail.jsonl below"),
+    "raw_file_settle_seconds": (10**10, "edge/tail.jsonl below"),
     "raw_max_line_bytes": (2048, "edge/long.jsonl below"),
     "timestamp_min": ("2022-01-01", "edge/old.jsonl below"),
     "timestamp_max_days_after_build": (2, "edge/future.jsonl below"),
+    "timestamp_window_anchor": ("2100-01-02T00:00:00Z", "edge/future.jsonl below (one day after the suite's pin)"),
     "data_tests_scope": ("all", "test_data_tests_scope_e2e.py: an old fault outside the changed rows is found"),
     # Read by `export` (activation/config.py), not by any model: the build must accept them; their effect on the
     # request bodies is checked in test_activation_e2e.py.
@@ -124,11 +126,12 @@ def write_edge_files(warehouse: Warehouse) -> None:
         return log(log_id, log_id, at, "tag", "system", tags=["edge"], **fields)
 
     warehouse.write("conversation_logs", "edge/old.jsonl", [tag("z-old", dt.datetime(2021, 6, 1))])
-    warehouse.write("conversation_logs", "edge/future.jsonl", [tag("z-future", N + 36 * H)])
+    warehouse.write("conversation_logs", "edge/future.jsonl", [tag("z-future", clock.WINDOW_ANCHOR_AT + 60 * H)])
     warehouse.write("conversation_logs", "edge/long.jsonl", [tag("z-long", A2, text="x" * 3000)])
     tail = warehouse.write("conversation_logs", "edge/tail.jsonl", [tag("z-tail", A2)])
     with tail.open("a") as handle:
         handle.write('{"log_id": "z-cut", "conversation_id": "z-cut", "occurred_at": "2026-')
+    clock.mark_settled(tail)
 
 
 def edge_fates(warehouse: Warehouse) -> dict[str, list[str]]:
@@ -164,37 +167,31 @@ def segments(warehouse: Warehouse) -> dict[str, list[dict]]:
     }
 
 
-def expected_segments(as_of: dt.datetime, code: str) -> dict[str, list[dict]]:
-    """By hand from spec §5, for as_of = the build time (defaults) or A2 (second build)."""
-    default = as_of > A2 + H
-    started = [
-        {"profile_id": "p1", "phone_number": f"+{code}5550100001", "conversations_started": 2,
-         "first_started_at": A2 - 5 * D - M, "last_started_at": A2 - 3 * H - M, "channels": ["web_chat"]},
-        {"profile_id": "p2", "phone_number": "+442079460958", "conversations_started": 2,
-         "first_started_at": A2 - 49 * H - M, "last_started_at": A2 - D - M, "channels": ["sms"]},
-        {"profile_id": "p3", "phone_number": None, "conversations_started": 1,
-         "first_started_at": A2 - 20 * D - M, "last_started_at": A2 - 20 * D - M, "channels": ["email"]},
-        {"profile_id": "p4", "phone_number": None, "conversations_started": 1,
-         "first_started_at": A2 - 5 * H - M, "last_started_at": A2 - 5 * H - M, "channels": ["whatsapp"]},
-    ]
-    if default:  # c7 starts after A2
-        started.append({"profile_id": "p5", "phone_number": None, "conversations_started": 1,
-                        "first_started_at": N - 2 * H, "last_started_at": N - 2 * H, "channels": ["web_chat"]})
-    escalated = [{"profile_id": "p2", "last_escalated_at": A2 - D, "escalations": 1,
-                  "last_escalation_reason": "knowledge_gap"}]
-    if default:  # A2-5d is inside 7 days before the build time, not inside 3 days before A2
-        escalated.insert(0, {"profile_id": "p1", "last_escalated_at": A2 - 5 * D, "escalations": 1,
-                             "last_escalation_reason": "shopper_requested"})
-    recommendations = {"p1": (A2 - 3 * H, "A", "c1"), "p2": (A2 - 49 * H, "B", "c2"), "p3": (A2 - 20 * D, "C", "c3"),
-                       "p4": (A2 - 5 * H, "D", "c4")}
-    lookback = 30 if default else 14  # p3's A2-20d is out of 14 days
+STARTS = {"p1": [A2 - 5 * D - M, A2 - 3 * H - M], "p2": [A2 - 49 * H - M, A2 - D - M], "p3": [A2 - 20 * D - M],
+          "p4": [A2 - 5 * H - M], "p5": [N - 2 * H]}
+CHANNELS = {"p1": "web_chat", "p2": "sms", "p3": "email", "p4": "whatsapp", "p5": "web_chat"}
+ESCALATIONS = {"p1": (A2 - 5 * D, "shopper_requested"), "p2": (A2 - D, "knowledge_gap")}
+RECOMMENDATIONS = {"p1": (A2 - 3 * H, "A", "c1"), "p2": (A2 - 49 * H, "B", "c2"), "p3": (A2 - 20 * D, "C", "c3"),
+                   "p4": (A2 - 5 * H, "D", "c4")}
+
+
+def expected_segments(as_of: dt.datetime, code: str, defaults: bool) -> dict[str, list[dict]]:
+    """By hand from spec §5: only events at or before as_of count; windows are (as_of - N, as_of]."""
+    phones = {"p1": f"+{code}5550100001", "p2": "+442079460958"}
+    started = [{"profile_id": profile, "phone_number": phones.get(profile), "conversations_started": len(starts),
+                "first_started_at": min(starts), "last_started_at": max(starts), "channels": [CHANNELS[profile]]}
+               for profile, all_starts in STARTS.items() if (starts := [at for at in all_starts if at <= as_of])]
+    suppression = (7 if defaults else 3) * D
+    escalated = [{"profile_id": profile, "last_escalated_at": at, "escalations": 1, "last_escalation_reason": reason}
+                 for profile, (at, reason) in ESCALATIONS.items() if as_of - suppression < at <= as_of]
+    lookback = (30 if defaults else 14) * D
     not_purchased = [{"profile_id": profile, "last_recommended_at": at, "recommendations_received": 1,
                       "recommended_products": [product]}
-                     for profile, (at, product, _) in recommendations.items() if at > as_of - lookback * D]
-    delay, window = (2 * H, 7 * D) if default else (4 * H, 2 * D)
+                     for profile, (at, product, _) in RECOMMENDATIONS.items() if as_of - lookback < at <= as_of]
+    delay, window = (2 * H, 7 * D) if defaults else (4 * H, 2 * D)
     followup = [{"profile_id": profile, "conversation_id": conversation_id, "recommended_at": at,
                  "followup_due_at": at + delay, "products": [product]}
-                for profile, (at, product, conversation_id) in recommendations.items()
+                for profile, (at, product, conversation_id) in RECOMMENDATIONS.items()
                 if as_of - window < at <= as_of - delay]
     return {"started": started, "escalated": escalated, "not_purchased": not_purchased, "followup": followup}
 
@@ -218,14 +215,13 @@ def test_dbt_build_with_every_var_changes_the_models_as_the_var_says(tmp_path: P
     warehouse.write("profiles", "part-1.jsonl", raw_profiles())
     write_edge_files(warehouse)
 
-    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     warehouse.build()
-    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    (evaluated,), = warehouse.query("select distinct evaluated_as_of from segments.seg_escalated_recent")
-    assert before - dt.timedelta(seconds=1) <= evaluated <= after, "as_of null means the build time"
-    assert segments(warehouse) == expected_segments(evaluated, "1")
+    (evaluated,), = warehouse.query("select distinct evaluated_as_of from segments.seg_started_conversation")
+    assert warehouse.query("select distinct processed_at from intermediate.int_conversations_changed") == [
+        (evaluated,)], "as_of null means the build time (the start of the dbt invocation)"
+    assert segments(warehouse) == expected_segments(evaluated, "1", defaults=True)
     assert edge_fates(warehouse) == {"old": ["staged z-old"], "future": ["timestamp_out_of_range"],
-                                     "long": ["staged z-long"], "tail": ["staged z-tail", "incomplete_line"]}
+                                     "long": ["staged z-long"], "tail": ["staged z-tail", "invalid_json"]}
     assert daily_rows(warehouse, "marts.agg_customer_agent_daily", DAILY) == [
         {"reporting_date": dt.date(2024, 6, 14), "channel": "email", "conversations_started": 2,
          "conversations_resolved_by_agent": 1, "conversations_escalated": 1,
@@ -245,9 +241,9 @@ def test_dbt_build_with_every_var_changes_the_models_as_the_var_says(tmp_path: P
     assert result.returncode == 0, result.stdout[-6000:]
     for relation in ("segments.seg_started_conversation", "segments.seg_recommendation_followup"):
         assert warehouse.query(f"select distinct evaluated_as_of from {relation}") == [(A2,)]
-    assert segments(warehouse) == expected_segments(A2, "39")
+    assert segments(warehouse) == expected_segments(A2, "39", defaults=False)
     assert edge_fates(warehouse) == {"old": ["timestamp_out_of_range"], "future": ["staged z-future"],
-                                     "long": ["line_too_long"], "tail": ["staged z-tail", "invalid_json"]}
+                                     "long": ["line_too_long"], "tail": ["staged z-tail", "incomplete_line"]}
     assert warehouse.query("select phone_number from staging.stg_marketing__profiles where profile_id = 'p1'") == [
         ("+395550100001",)]
     # Europe/Rome (UTC+2 in June): m1 starts on the 14th and is resolved on the 15th; m2 starts and is escalated
@@ -270,3 +266,19 @@ def test_dbt_build_with_every_var_changes_the_models_as_the_var_says(tmp_path: P
         {"reporting_date": dt.date(2024, 6, 15), "skill": "returns", "invocations": 1, "conversations": 1,
          "resolutions": 0, "escalations": 1},
     ]
+
+
+def test_the_plausible_window_counts_from_the_build_unless_anchored(tmp_path: Path) -> None:
+    """Unpinned (CA_TIMESTAMP_WINDOW_ANCHOR empty: the product's default), the window ends a day after the build,
+    so a time in 2099 is out of range on any clock before 2099; a bad anchor stops the build with one line."""
+    warehouse = Warehouse(tmp_path)
+    warehouse.write("conversation_logs", "part-1.jsonl", [
+        log("w1", "w", N, "message", "shopper", text="hi", channel="sms"),
+        log("w2", "w", dt.datetime(2099, 6, 1), "tag", "system", tags=["edge"])])
+    warehouse.dbt("build", "--exclude-resource-type", "unit_test",
+                  env={"CA_TIMESTAMP_WINDOW_ANCHOR": ""})
+    assert warehouse.query("select line_number, reason, detail like '%1 day(s) after the build)' "
+                           "from audit.rejected_records") == [(2, "timestamp_out_of_range", True)]
+    result = warehouse.build(vars={"timestamp_window_anchor": "next week"}, check=False)
+    assert result.returncode != 0
+    assert "var timestamp_window_anchor must be an ISO-8601 UTC time such as 2026-12-01T00:00:00Z" in result.stdout
