@@ -93,7 +93,12 @@ def _anchor(run_vars: Mapping[str, Any], project_root: Path, environ: Mapping[st
         return str(run_vars["timestamp_window_anchor"] or "").strip(), "--vars of the last dbt invocation"
     configured = project_var(project_root / "dbt_project.yml", "timestamp_window_anchor")
     if isinstance(configured, str) and ANCHOR_VARIABLE in configured:
-        return environ.get(ANCHOR_VARIABLE, "").strip(), ANCHOR_VARIABLE
+        from customer_agent_warehouse.settings import SettingsError, read_variable
+
+        try:
+            return read_variable(ANCHOR_VARIABLE, environ) or "", ANCHOR_VARIABLE
+        except SettingsError as error:
+            raise BuildRecordError(f"validate: {error}") from None
     return str(configured or "").strip(), "dbt_project.yml"
 
 

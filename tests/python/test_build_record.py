@@ -72,4 +72,7 @@ def test_no_record_and_no_anchor_is_the_clock(tmp_path: Path) -> None:
 def test_a_bad_anchor_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BuildRecordError) as raised:
         resolve(project(tmp_path), {"CA_TIMESTAMP_WINDOW_ANCHOR": "next week"})
-    assert "\n" not in str(raised.value) and "'next week' (CA_TIMESTAMP_WINDOW_ANCHOR)" in str(raised.value)
+    assert "\n" not in str(raised.value) and "CA_TIMESTAMP_WINDOW_ANCHOR='next week' is not valid" in str(raised.value)
+    with pytest.raises(BuildRecordError) as raised:
+        resolve(project(tmp_path, {"args": {"vars": {"timestamp_window_anchor": "soon"}}}), {})
+    assert "\n" not in str(raised.value) and "'soon' (--vars of the last dbt invocation)" in str(raised.value)

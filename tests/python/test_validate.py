@@ -28,6 +28,7 @@ from customer_agent_warehouse.validate import (
     validate_warehouse,
 )
 from customer_agent_warehouse.vocabulary import SEEDS_DIR
+from tests.python import clock
 
 SUITES = {
     "stg_customer_agent__conversation_logs", "fct_conversation_started", "fct_conversation_resolved",
@@ -329,8 +330,9 @@ def test_format_and_cross_column_rules_catch_bad_values(warehouse_copy: Path, tm
         "WHERE profile_id = (SELECT min(profile_id) FROM segments.seg_recommendation_followup)",
         "UPDATE segments.seg_recommendation_followup SET followup_due_at = recommended_at + INTERVAL 3 HOUR "
         "WHERE profile_id = (SELECT max(profile_id) FROM segments.seg_recommendation_followup)",
-        "UPDATE staging.stg_customer_agent__conversation_logs SET log_id = ' log-x ', occurred_at = occurred_at "
-        "+ INTERVAL 3650 DAY WHERE log_id = 'log-3-3'",
+        # After the end of the build's plausible-time window (the suite's pinned anchor + 1 day): in the future.
+        "UPDATE staging.stg_customer_agent__conversation_logs SET log_id = ' log-x ', occurred_at = "
+        f"TIMESTAMP '{clock.WINDOW_ANCHOR_AT + dt.timedelta(days=2)}' WHERE log_id = 'log-3-3'",
     )
     outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False, suites=[
         "fct_product_recommendation_received", "seg_recommendation_followup", "stg_customer_agent__conversation_logs"])
