@@ -6,7 +6,7 @@
     DuckDB and PostgreSQL: incremental with that strategy and key (and the post-hook, when given).
     Spark (parquet, no Delta/Iceberg: neither `merge` nor `delete+insert`): a table rebuilt on every build
     from the raw tables, which keep every line ever loaded (customer_agent_warehouse/ingest/spark_loader.py),
-    so a build equals a full refresh by construction (README, Apache Spark target).
+    so a build equals a full refresh by construction (docs/spark.md).
 -#}
 {% macro engine_incremental_config(strategy, unique_key=none, post_hook=none) -%}
     {{- return(adapter.dispatch('engine_incremental_config', 'customer_agent_warehouse')(strategy, unique_key, post_hook)) -}}

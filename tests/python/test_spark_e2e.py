@@ -168,7 +168,7 @@ def incremental_builds(full_build: tuple[Warehouse, SparkBuilds]) -> tuple[Wareh
 
 @pytest.mark.skipif(not os.environ.get("CA_TEST_SPARK_INCREMENTAL"),
                     reason="two more Spark builds (about 2/3 of this module's time); CA_TEST_SPARK_INCREMENTAL=1 runs "
-                           "them. Spark rebuilds its models as tables on every build (README, Spark), so CI keeps "
+                           "them. Spark rebuilds its models as tables on every build (docs/spark.md), so CI keeps "
                            "the full-build equality within its 30 minutes")
 def test_two_incremental_builds_on_spark_equal_duckdb(incremental_builds: tuple[Warehouse, SparkBuilds]) -> None:
     _, spark = incremental_builds
