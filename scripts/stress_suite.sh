@@ -12,6 +12,7 @@
 #             test_vars_e2e.py, test_hostile_raw_zone_e2e.py: 28 passed in 612 s; a local Spark session
 #             (JVM sleep, wait, park and a Spark SQL query) ran normally under the same offset
 #             test_build_errors_e2e.py: 3 passed in 89 s (after the CLI stopped comparing a file's time with the clock)
+#             test_segments_e2e.py, test_activation_e2e.py, test_serving_e2e.py: 62 passed in 646 s
 #   load      a busy process per core beside the tests (stopped on exit, also on failure or Ctrl-C)
 # Usage: scripts/stress_suite.sh [--modes tz,faketime,load] [pytest arguments...]
 #   e.g. scripts/stress_suite.sh --modes tz tests/python/test_vars_e2e.py -n 0
