@@ -2,8 +2,8 @@
 
 `validate` checks that no event time of the warehouse lies after its `validation_time`. By default that bound is
 the end of the window the build itself accepted times in (spec §6, macros/normalisation/to_utc_timestamp.sql):
-`timestamp_max_days_after_build` days after `timestamp_window_anchor`, or after the end of the last dbt invocation
-when no anchor is set. The bound therefore never depends on the clock of the validating machine: a warehouse built
+`timestamp_max_days_after_build` days after `timestamp_window_anchor`, or after the start of the warehouse's last
+build when no anchor is set. The bound therefore never depends on the clock of the validating machine: a warehouse built
 with a pinned anchor validates the same on any day, and a record the build accepted (up to a day ahead of the
 build's clock) is not called "in the future" by a validation run a moment later.
 
@@ -11,8 +11,11 @@ Where each value comes from, first match wins (the same order as `followup_delay
 * vars: `--vars` of the last dbt invocation (`target/run_results.json`, `$DBT_TARGET_PATH` when set), else
   `vars` of `dbt_project.yml`; the anchor's project default is the environment variable
   CA_TIMESTAMP_WINDOW_ANCHOR, read here as dbt reads it.
-* the end of the last invocation: `metadata.generated_at` of the same run_results.json.
-* no run_results.json and no anchor: the time `validate` starts (the only case that reads the clock).
+* without an anchor, the build's start as the warehouse records it (the latest `loaded_at` of the log lines and
+  `processed_at` of log staging: every staged time was judged against a build that started no later); when the
+  warehouse cannot tell (Spark, no lines), the end of the last invocation: `metadata.generated_at` of the same
+  run_results.json.
+* none of these: the time `validate` starts (the only case that reads the clock).
 """
 
 from __future__ import annotations
@@ -107,8 +110,11 @@ def resolve_validation_time(
     project_root: Path | None = None,
     environ: Mapping[str, str] | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    last_build: Callable[[], dt.datetime | None] | None = None,
 ) -> tuple[dt.datetime, str]:
-    """The latest acceptable event time (naive UTC) and a short text saying where it came from (module doc)."""
+    """The latest acceptable event time (naive UTC) and a short text saying where it came from (module doc).
+    `last_build` reads from the warehouse itself the start of its last build that read log lines (None when it
+    cannot tell); without an anchor it comes before run_results.json, which may belong to another warehouse."""
     if override is not None:
         return _naive_utc(override), "--validation-time"
     from customer_agent_warehouse.settings import PROJECT_ROOT
@@ -131,6 +137,10 @@ def resolve_validation_time(
                 f"validate: timestamp_window_anchor '{anchor}' ({anchor_source}) is not an ISO-8601 UTC time such "
                 "as 2026-12-01T00:00:00Z; fix it or pass --validation-time") from None
         return start + dt.timedelta(days=days), f"timestamp_window_anchor ({anchor_source}) + {days:g} day{plural}"
+    built = last_build() if last_build is not None else None
+    if built is not None:
+        return (_naive_utc(built) + dt.timedelta(days=days),
+                f"start of the warehouse's last build that read log lines + {days:g} day{plural}")
     generated_at = (_run_results(path).get("metadata") or {}).get("generated_at")
     if isinstance(generated_at, str):
         try:

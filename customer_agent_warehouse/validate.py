@@ -38,7 +38,7 @@ Route (how expectations are evaluated) -- in the database, through GX's SQL data
 
 Dynamic values: timestamps are bounded by the suite parameter `validation_time` (`{"$PARAMETER":
 "validation_time"}`): `--validation-time`, else the end of the plausible-time window the build accepted times in
-(build_record.py: `timestamp_window_anchor`, else the end of the last dbt invocation, plus
+(build_record.py: `timestamp_window_anchor`, else the warehouse's last build, else the last dbt invocation, plus
 `timestamp_max_days_after_build` days), so validation does not depend on the validating machine's clock. Lists of
 allowed values come from the seeds (`vocabulary.py`): `{"$PARAMETER": "channels"}` as a `value_set`,
 `getvariable('ca_channels')` in SQL (also `conversation_outcomes`, `escalation_reasons`, `consent_statuses`).
@@ -262,12 +262,34 @@ def resolve_followup_delay_hours(override: float | None = None, project_root: Pa
     return DEFAULT_FOLLOWUP_DELAY_HOURS, "default"
 
 
-def resolve_time_bound(validation_time: dt.datetime | None) -> tuple[dt.datetime, str]:
+# The start of the warehouse's last build that read log lines, on every engine (build_record.py): log staging's
+# processed_at and the log lines' loaded_at, the greater of those the warehouse has.
+LAST_BUILD_QUERIES = ("select max(processed_at) from staging.stg_customer_agent__conversation_logs",
+                      "select max(loaded_at) from staging.base_customer_agent__log_lines")
+
+
+def resolve_time_bound(validation_time: dt.datetime | None,
+                       last_build: Callable[[], dt.datetime | None] | None = None) -> tuple[dt.datetime, str]:
     """The latest acceptable event time and its source (build_record.py); one-line error when unreadable."""
     try:
-        return resolve_validation_time(validation_time)
+        return resolve_validation_time(validation_time, last_build=last_build)
     except BuildRecordError as error:
         raise ValidationSetupError(str(error)) from None
+
+
+def _last_build_of(run: Callable[[str], Any]) -> Callable[[], dt.datetime | None]:
+    """LAST_BUILD_QUERIES through `run` (a query returning its first row); None when the warehouse cannot tell."""
+    def last_build() -> dt.datetime | None:
+        found = []
+        for query in LAST_BUILD_QUERIES:
+            try:
+                row = run(query)
+            except Exception:  # an older or partial warehouse without the table: the others decide
+                continue
+            if row and isinstance(row[0], dt.datetime):
+                found.append(row[0])
+        return max(found, default=None)
+    return last_build
 
 
 def read_vocabulary(seeds_dir: Path = SEEDS_DIR) -> dict[str, list[str]]:
@@ -343,7 +365,8 @@ def validate_warehouse(
     database = open_warehouse(duckdb_path, memory_limit, threads)
     try:
         check_tables(database, specs, duckdb_path)
-        validation_time, time_source = resolve_time_bound(validation_time)
+        validation_time, time_source = resolve_time_bound(
+            validation_time, _last_build_of(lambda query: database.execute(query).fetchone()))
         lists = {f"ca_{key}": values for key, values in vocabulary.items()}
         variables = {"ca_followup_delay_hours": delay, **lists}
         outcomes, docs = _run_suites(lambda: _GxRunner(database, duckdb_path, variables, vocabulary),
@@ -400,11 +423,12 @@ def validate_postgres_warehouse(
     with contextlib.closing(postgres.connect(create_database=False)) as connection, connection.cursor() as cursor:
         cursor.execute("select table_schema || '.' || table_name from information_schema.tables")
         existing = {row[0].lower() for row in cursor.fetchall()}
+        validation_time, time_source = resolve_time_bound(
+            validation_time, _last_build_of(lambda query: cursor.execute(query) or cursor.fetchone()))
     missing = [f"{spec.table} (suite {spec.name})" for spec in specs if spec.table.lower() not in existing]
     if missing:
         raise ValidationSetupError(f"validate: table {', '.join(missing)} not found in PostgreSQL {postgres.where}: "
                                    "run `python -m customer_agent_warehouse build --target postgres` first")
-    validation_time, time_source = resolve_time_bound(validation_time)
     variables = {"ca_followup_delay_hours": delay, **{f"ca_{key}": values for key, values in vocabulary.items()}}
     outcomes, docs = _run_suites(lambda: _PostgresGxRunner(postgres, variables, vocabulary),
                                  specs, report, validation_time, data_docs, progress)
@@ -858,8 +882,8 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_argument(parser)
     parser.add_argument("--validation-time", type=_parse_time, metavar="ISO-8601",
                         help="latest acceptable event time, e.g. 2026-11-21T00:00:00Z (default: the end of the build's "
-                             "plausible-time window: timestamp_window_anchor, else the end of the last dbt "
-                             "invocation, plus timestamp_max_days_after_build days)")
+                             "plausible-time window: timestamp_window_anchor, else the start of the warehouse's "
+                             "last build, plus timestamp_max_days_after_build days)")
     parser.add_argument("--data-docs", action=argparse.BooleanOptionalAction, default=False,
                         help="also build GX Data Docs in data_docs/ (their pages load styles and scripts from CDNs, "
                              "so they need the internet; the project's own pages do not); default: not built")

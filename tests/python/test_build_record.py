@@ -64,6 +64,19 @@ def test_no_anchor_is_the_end_of_the_last_invocation_plus_the_days(tmp_path: Pat
     assert moved == bound and resolve(root, {})[1].startswith("now: no timestamp_window_anchor")
 
 
+def test_no_anchor_is_first_the_warehouse_s_own_last_build(tmp_path: Path) -> None:
+    root = project(tmp_path, {"args": {"vars": {}}, "metadata": {"generated_at": "2026-12-07T10:00:00Z"}})
+    built = dt.datetime(2026, 11, 30, 8)
+    bound, source = resolve_validation_time(None, root, {}, now=lambda: NOT_USED, last_build=lambda: built)
+    assert (bound, source) == (dt.datetime(2026, 12, 2, 8), "start of the warehouse's last build that read log "
+                                                            "lines + 2 days")
+    assert resolve_validation_time(None, root, {}, now=lambda: NOT_USED, last_build=lambda: None)[0] == \
+        dt.datetime(2026, 12, 9, 10)
+    anchored, _ = resolve_validation_time(None, root, {"CA_TIMESTAMP_WINDOW_ANCHOR": "2100-01-01T00:00:00Z"},
+                                          now=lambda: NOT_USED, last_build=lambda: built)
+    assert anchored == dt.datetime(2100, 1, 3)
+
+
 def test_no_record_and_no_anchor_is_the_clock(tmp_path: Path) -> None:
     bound, source = resolve(project(tmp_path), {})
     assert bound == dt.datetime(1999, 1, 1) and source.startswith("now: no timestamp_window_anchor")

@@ -418,6 +418,21 @@ def test_future_events_fail_and_the_bound_can_be_set(warehouse_copy: Path, tmp_p
     assert validate_warehouse(**run, validation_time=dt.datetime(2026, 12, 4)).success
 
 
+def test_without_an_anchor_the_bound_is_the_warehouse_s_last_build(warehouse_copy: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CA_TIMESTAMP_WINDOW_ANCHOR")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "no-target"))  # no run_results.json: the warehouse decides
+    built = dt.datetime(2030, 6, 1, 12)  # any instant: the bound follows the warehouse, not the clock
+    # This hand-made sample has no base tables and no build columns: give log staging the one a build writes.
+    tamper(warehouse_copy,
+           "ALTER TABLE staging.stg_customer_agent__conversation_logs ADD COLUMN processed_at TIMESTAMP",
+           f"UPDATE staging.stg_customer_agent__conversation_logs SET processed_at = TIMESTAMP '{built}'")
+    outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False,
+                                 suites=["fct_conversation_escalated"])
+    assert outcome.validation_time == built + dt.timedelta(days=1)
+    assert outcome.validation_time_source == "start of the warehouse's last build that read log lines + 1 day"
+
+
 def test_followup_delay_is_the_build_value(tmp_path: Path) -> None:
     warehouse = build_sample_warehouse(tmp_path / "w.duckdb", conversations=120, delay_hours=3)
     run = {"duckdb_path": warehouse, "report_dir": tmp_path / "r", "suites": ["seg_recommendation_followup"],
