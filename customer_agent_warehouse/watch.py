@@ -297,7 +297,7 @@ class Watcher:
     def _publish(self) -> None:
         from customer_agent_warehouse.serving import publish
 
-        publish(self.settings, self.args.parquet)
+        self.last_publish = publish(self.settings, self.args.parquet, incremental=True).changes
 
     def _dashboard(self) -> None:
         from customer_agent_warehouse.report import write_report
