@@ -163,7 +163,18 @@ def _copy_changes(build: Path, temporary: Path, settings: Settings, previous: di
     return rows, outcome
 
 
+def describe_serving_copy(settings: Settings) -> bool:
+    """Write the signatures of the serving copy as it is, when none describe it (`run --watch` at start-up, so its
+    first publish copies only what changed); True when it wrote them."""
+    serving = settings.serving
+    if not serving.is_file() or read_signatures(serving) is not None:
+        return False
+    write_signatures(serving, _signatures_of_build(serving, settings))
+    return True
+
+
 def _signatures_of_build(build: Path, settings: Settings) -> dict[str, Signature]:
+    """The signatures of every readable relation of a DuckDB file (the build file, or the serving copy)."""
     import duckdb
 
     with duckdb.connect(":memory:", config={"memory_limit": settings.duckdb_memory,

@@ -200,6 +200,9 @@ class Watcher:
         if not self.args.skip_validate:
             import customer_agent_warehouse.validate  # noqa: F401  (Great Expectations loads once, now)
         self.ingested, self.totals = read_build_state(self.settings.duckdb_path, self.settle_seconds)
+        from customer_agent_warehouse.serving import describe_serving_copy
+
+        describe_serving_copy(self.settings)  # the first cycle then publishes only what changed
         if not self.settings.serving.is_file():
             self.ingested = Ingested()  # nothing published yet: the first cycle publishes
         self.status.parses = self.dbt.parses

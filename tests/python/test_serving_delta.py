@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from customer_agent_warehouse.serving import publish
+from customer_agent_warehouse.serving import describe_serving_copy, publish
 from customer_agent_warehouse.serving_delta import signatures_path
 from customer_agent_warehouse.settings import Settings
 
@@ -80,3 +80,15 @@ def test_a_serving_copy_replaced_since_the_signatures_is_copied_whole(tmp_path: 
     signatures_path(settings.serving).write_text(saved)  # stale: describes the file before
     change(settings.duckdb_path)
     assert publish(settings, incremental=True).changes is None
+
+
+def test_a_serving_copy_without_signatures_is_described_then_published_incrementally(tmp_path: Path) -> None:
+    settings = Settings(raw_path=tmp_path / "raw", duckdb_path=tmp_path / "build.duckdb", raw_path_explicit=True)
+    build_file(settings.duckdb_path)
+    publish(settings)  # `run` publishes everything and leaves no signatures
+    assert describe_serving_copy(settings) and not describe_serving_copy(settings)
+    change(settings.duckdb_path)
+    assert publish(settings, incremental=True).changes == "3 copied, 2 appended, 0 unchanged, 1 dropped"
+    incremental = everything(settings.serving)
+    publish(settings)
+    assert everything(settings.serving) == incremental
