@@ -174,6 +174,7 @@ def ensure_not_being_built(warehouse: Path) -> None:
 
 
 def held_by_parent(lock_path: Path) -> bool:
-    """True when the lock is held and the holder is this process's parent (the CLI that started this dbt)."""
+    """True when the lock is held and the holder is this process's parent (the CLI that started this dbt) or this
+    process itself (`run --watch` runs dbt and validation in its own process)."""
     holder = read_holder(lock_path)
-    return holder is not None and holder.pid == os.getppid() and is_locked(lock_path)
+    return holder is not None and holder.pid in (os.getppid(), os.getpid()) and is_locked(lock_path)

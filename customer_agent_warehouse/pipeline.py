@@ -274,6 +274,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first day of the sample (default: the 30 days that end two days before today)")
     add_build_arguments(parser)
     parser.add_argument("--skip-validate", action="store_true", help="do not run the Great Expectations suites")
+    from customer_agent_warehouse.watch import add_watch_arguments
+
+    add_watch_arguments(parser)
 
 
 def print_dashboard(settings: Settings) -> None:
@@ -298,6 +301,13 @@ def run_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = load_settings()
     ensure_raw_zone(settings, args.sample_conversations, args.seed, args.sample, args.sample_start_date)
+    if args.watch:  # the same job in one long-lived process (watch.py)
+        from customer_agent_warehouse.watch import run_watch
+
+        return run_watch(settings, args)
+    if args.push or args.status_file or args.push_out:
+        raise UsageError("--push, --push-out and --status-file go with --watch (without it, `export --push` "
+                         "sends the activation files)")
     returncode = build_validate_publish(settings, args, validate=not args.skip_validate)
     if returncode != 0:
         return returncode

@@ -34,6 +34,18 @@ from typing import Any
 from customer_agent_warehouse.arguments import add_parquet_argument
 from customer_agent_warehouse.locking import BuildLock, busy_message, lock_path_for
 from customer_agent_warehouse.quoting import quote_identifier, sql_literal
+from customer_agent_warehouse.serving_delta import (
+    DeltaOutcome,
+    Signature,
+    apply_changes,
+    attach_sql,
+    forget_signatures,
+    read_signatures,
+    relation_signature,
+    schemas_sql,
+    start_from,
+    write_signatures,
+)
 from customer_agent_warehouse.settings import Settings, UsageError, load_settings
 
 STORAGE_VERSION = "v1.1.0"
@@ -51,6 +63,7 @@ class Published:
     rows: dict[str, int]
     seconds: float
     parquet: list[Path] = field(default_factory=list)
+    changes: str | None = None  # incremental publish: relations copied / appended / unchanged / dropped
 
 
 def open_read_only(path: Path, role: str = "warehouse", lock_path: Path | None = None) -> Any:
@@ -98,6 +111,77 @@ def _copy(build: Path, temporary: Path, settings: Settings) -> dict[str, int]:
         rows = relation_rows(connection, "build_db", skip=unreadable)
         connection.execute("detach serving_db")  # checkpoints: the file is complete, no WAL left
     return rows
+
+
+def _readable_relations(connection: Any) -> tuple[dict[str, str], set[str]]:
+    """Every relation of build_db -> 'table' or 'view', and the views only dbt can read (left out)."""
+    import duckdb
+
+    relations = {f"{schema}.{name}": "table" for schema, name in connection.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'build_db'").fetchall()}
+    unreadable: set[str] = set()
+    for schema, view in connection.execute("select schema_name, view_name from duckdb_views() "
+                                           "where database_name = 'build_db' and not internal").fetchall():
+        try:
+            connection.execute(f"select * from build_db.{quote_identifier(schema)}.{quote_identifier(view)} limit 0")
+            relations[f"{schema}.{view}"] = "view"
+        except duckdb.CatalogException:
+            unreadable.add(f"{schema}.{view}")
+    return relations, unreadable
+
+
+def _copy_whole(connection: Any, relation: str, kind: str) -> None:
+    """One relation of build_db as a table of serving_db, with its comments."""
+    schema, name = relation.split(".", 1)
+    qualified = f"{quote_identifier(schema)}.{quote_identifier(name)}"
+    connection.execute(f"create table serving_db.{qualified} as select * from build_db.{qualified}")
+    catalog = "duckdb_tables() where table_name" if kind == "table" else "duckdb_views() where view_name"
+    comment = connection.execute(f"select comment from {catalog} = ? and schema_name = ? "
+                                 "and database_name = 'build_db'", [name, schema]).fetchone()
+    if comment and comment[0]:
+        connection.execute(f"comment on table serving_db.{qualified} is {sql_literal(comment[0])}")
+    _copy_column_comments(connection, schema, name)
+
+
+def _copy_changes(build: Path, temporary: Path, settings: Settings, previous: dict[str, Signature],
+                  ) -> tuple[dict[str, int], DeltaOutcome]:
+    """Bring `temporary` (a copy of the last serving copy) up to date with the build file (serving_delta.py)."""
+    import duckdb
+
+    config = {"memory_limit": settings.duckdb_memory, "threads": int(settings.duckdb_threads),
+              "temp_directory": str(temporary.parent / ".publish.tmp")}
+    with duckdb.connect(":memory:", config=config) as connection:
+        connection.execute(attach_sql(build, "build_db", read_only=True))
+        connection.execute(attach_sql(temporary, "serving_db"))
+        relations, unreadable = _readable_relations(connection)
+        for statement in schemas_sql(sorted({relation.split(".", 1)[0] for relation in relations})):
+            connection.execute(statement)
+        outcome = apply_changes(connection, relations, previous,
+                                lambda relation, kind: _copy_whole(connection, relation, kind))
+        rows = relation_rows(connection, "build_db", skip=unreadable)
+        connection.execute("detach serving_db")
+    return rows, outcome
+
+
+def describe_serving_copy(settings: Settings) -> bool:
+    """Write the signatures of the serving copy as it is, when none describe it (`run --watch` at start-up, so its
+    first publish copies only what changed); True when it wrote them."""
+    serving = settings.serving
+    if not serving.is_file() or read_signatures(serving) is not None:
+        return False
+    write_signatures(serving, _signatures_of_build(serving, settings))
+    return True
+
+
+def _signatures_of_build(build: Path, settings: Settings) -> dict[str, Signature]:
+    """The signatures of every readable relation of a DuckDB file (the build file, or the serving copy)."""
+    import duckdb
+
+    with duckdb.connect(":memory:", config={"memory_limit": settings.duckdb_memory,
+                                            "threads": int(settings.duckdb_threads)}) as connection:
+        connection.execute(attach_sql(build, "build_db", read_only=True))
+        relations, _ = _readable_relations(connection)
+        return {relation: relation_signature(connection, relation)[0] for relation in relations}
 
 
 def _views_as_tables(connection: Any) -> set[str]:
@@ -156,8 +240,10 @@ def _check_copy(temporary: Path, expected: dict[str, int]) -> None:
                          "the serving copy was left as it was")
 
 
-def publish(settings: Settings, parquet_dir: Path | None = None) -> Published:
-    """Publish the build file as the serving copy (atomically), and optionally as Parquet files."""
+def publish(settings: Settings, parquet_dir: Path | None = None, incremental: bool = False) -> Published:
+    """Publish the build file as the serving copy (atomically), and optionally as Parquet files.
+
+    `incremental` (run --watch): start from the last serving copy and copy only what changed (serving_delta.py)."""
     started = time.monotonic()
     build, serving = settings.duckdb_path, settings.serving
     if not build.is_file():
@@ -168,8 +254,14 @@ def publish(settings: Settings, parquet_dir: Path | None = None) -> Published:
     # Left by a publish that was killed (publishing holds the build lock, so none is running now).
     _remove(serving.parent.glob(f".{serving.name}.publish-*"))
     temporary = serving.with_name(f".{serving.name}.publish-{os.getpid()}")
+    previous = read_signatures(serving) if incremental and serving.is_file() else None
+    delta: DeltaOutcome | None = None
     try:
-        rows = _copy(build, temporary, settings)
+        if previous is not None:
+            start_from(serving, temporary)
+            rows, delta = _copy_changes(build, temporary, settings, previous)
+        else:
+            rows = _copy(build, temporary, settings)
         _check_copy(temporary, rows)
         temporary.chmod(0o444)
         _fsync(temporary)
@@ -178,7 +270,11 @@ def publish(settings: Settings, parquet_dir: Path | None = None) -> Published:
         _fsync(serving.parent, directory=True)
     finally:
         _remove([temporary, temporary.with_name(temporary.name + ".wal")])
-    published = Published(serving, rows, 0.0)
+    if incremental:
+        write_signatures(serving, delta.signatures if delta else _signatures_of_build(build, settings))
+    else:
+        forget_signatures(serving)
+    published = Published(serving, rows, 0.0, changes=delta.summary() if delta else None)
     if parquet_dir is not None:
         published.parquet = export_parquet(serving, parquet_dir.expanduser().resolve())
     published.seconds = time.monotonic() - started
