@@ -50,16 +50,22 @@ FileState = dict[str, tuple[int, int]]
 
 
 def mart_files(warehouse: Path) -> FileState:
-    """Every data file of the incremental marts: path -> (mtime in ns, size)."""
+    """Every data file of the incremental marts: path -> (mtime in ns, size). Readers skip hidden files and folders
+    (`.`, `_`: a killed write's staging folder), so they are not data files."""
     files: FileState = {}
     for table in INCREMENTAL_MARTS:
         folder = warehouse / "marts.db" / table
         assert folder.is_dir(), f"{folder} is missing"
-        for path in folder.rglob("*"):
-            if path.is_file():
+        for path in folder.rglob("*.parquet"):
+            relative = path.relative_to(folder)
+            if not any(part.startswith((".", "_")) for part in relative.parts):
                 status = path.stat()
                 files[str(path.relative_to(warehouse))] = (status.st_mtime_ns, status.st_size)
     return files
+
+
+def partitions(warehouse: Path, table: str) -> set[str]:
+    return {path.name for path in (warehouse / "marts.db" / table).iterdir() if path.is_dir()}
 
 
 def rewritten(before: FileState, after: FileState) -> set[str]:
@@ -161,6 +167,9 @@ def after_killed_increment(after_noop: History) -> History:
 def test_incremental_spark_builds_equal_duckdb(history: History) -> None:
     conversations = {row[0] for row in history.spark.reader().rows("marts.dim_conversations", ["conversation_id"])}
     assert {"c7", "c9"} <= conversations  # the late and new records of the second part arrived
+    # One folder per bucket of the default var spark_rebuild_buckets (32), as Spark writes them.
+    buckets = partitions(history.spark.warehouse, "dim_conversations")
+    assert len(buckets) > 8 and buckets <= {f"rebuild_bucket={bucket}" for bucket in range(32)}, buckets
 
 
 def test_a_build_without_new_files_rewrites_no_mart_file(after_noop: History) -> None:
