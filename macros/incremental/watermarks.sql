@@ -18,6 +18,12 @@
 {%- endmacro %}
 
 
+{#- Spark has no database level above the schema. -#}
+{% macro spark__watermarks_relation() -%}
+    {{- return(api.Relation.create(schema='audit', identifier='incremental_watermarks')) -}}
+{%- endmacro %}
+
+
 {#- on-run-start: the manifest exists before any model reads it (idempotent). -#}
 {% macro create_watermarks_table() -%}
     {{- return(adapter.dispatch('create_watermarks_table', 'customer_agent_warehouse')()) -}}
@@ -39,9 +45,20 @@
     {{- return(adapter.dispatch('prune_watermarks', 'customer_agent_warehouse')()) -}}
 {%- endmacro %}
 
-{#- Spark (parquet): no DELETE; every model is a table there (macros/cross_db/incremental.sql), nothing to record. -#}
+{#-
+    Spark (parquet): one statement per hook, and no DELETE: the manifest is append-only there (a few
+    rows per build; only the latest row of a model counts).
+-#}
 {% macro spark__create_watermarks_table() -%}
-    select 1
+    {%- if execute -%}
+        {%- do run_query('create database if not exists ' ~ watermarks_relation().schema) -%}
+    {%- endif -%}
+    create table if not exists {{ watermarks_relation() }} (
+        model_name string,
+        watermark timestamp,
+        reporting_timezone string,
+        recorded_at timestamp
+    ) using parquet
 {%- endmacro %}
 
 {% macro spark__prune_watermarks() -%}
