@@ -126,6 +126,11 @@ def build_validate_publish(settings: Settings, args: argparse.Namespace, validat
         if returncode == 0 and validate:
             returncode = run_validation(settings, args.target)
         return returncode
+    if args.target == "spark_thrift":  # the raw tables land as files, the Thrift server builds the models
+        from customer_agent_warehouse.spark_thrift import spark_thrift_build
+
+        with build_lock(settings, args.target):
+            return spark_thrift_build(settings, args)
     with build_lock(settings, args.target) as lock:
         run_load_step(settings, args.target, args.vars, args.full_refresh)  # server targets: raw tables first
         returncode = run_dbt_build(settings, args, lock)

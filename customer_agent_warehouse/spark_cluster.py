@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -97,10 +98,8 @@ atexit.register(stop_all)
 def _install_sigterm_handler() -> None:
     """On SIGTERM (a killed test run) stop the cluster before exiting; only from the main thread."""
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread
             signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread
-            pass
 
 
 def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -109,7 +108,7 @@ def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
     ensure_java()
     env = dict(os.environ, SPARK_HOME=str(spark_home()), SPARK_LOCAL_IP=HOST, PYSPARK_PYTHON=sys.executable,
-               TZ="UTC", SPARK_NO_DAEMONIZE="1")
+               TZ="UTC")
     env.update(extra or {})
     return env
 
@@ -156,7 +155,12 @@ class Cluster:
     master_url: str
     web_port: int
     worker_cores: int
+    work_dir: Path
     processes: list[Process] = field(default_factory=list)
+
+    def executor_logs(self) -> list[Path]:
+        """The stderr of every executor the workers ran: `<work_dir>/worker-N/<app>/<executor>/stderr`."""
+        return sorted(self.work_dir.glob("worker-*/app-*/*/stderr"))
 
     def alive_workers(self) -> int:
         state = master_state(self.web_port)
@@ -178,9 +182,9 @@ def standalone_cluster(root: Path, workers: int = 2, worker_cores: int = 1,
                        worker_memory: str = "2g") -> Iterator[Cluster]:
     """A master and `workers` workers on free ports of 127.0.0.1, each worker offering `worker_cores` cores
     and `worker_memory`; stopped when the block ends."""
-    env = process_env({"SPARK_WORKER_DIR": str(root / "work")})
+    env = process_env()
     port, web_port = free_port(), free_port()
-    cluster = Cluster(f"spark://{HOST}:{port}", web_port, worker_cores)
+    cluster = Cluster(f"spark://{HOST}:{port}", web_port, worker_cores, root / "work")
     try:
         cluster.processes.append(start_process(
             "master", ["org.apache.spark.deploy.master.Master", "--host", HOST, "--port", str(port),
@@ -190,7 +194,7 @@ def standalone_cluster(root: Path, workers: int = 2, worker_cores: int = 1,
             cluster.processes.append(start_process(
                 f"worker-{number}", ["org.apache.spark.deploy.worker.Worker", "--host", HOST, "--cores",
                                      str(worker_cores), "--memory", worker_memory, "--webui-port",
-                                     str(free_port()), "--work-dir", str(root / "work" / f"worker-{number}"),
+                                     str(free_port()), "--work-dir", str(cluster.work_dir / f"worker-{number}"),
                                      cluster.master_url], root, env))
         wait_for(lambda: cluster.alive_workers() == workers, cluster.processes,
                  f"{workers} Spark workers registered with the master")
@@ -230,14 +234,16 @@ def thrift_arguments(master: str, settings: dict[str, str], port: int) -> list[s
 
 
 @contextmanager
-def thrift_server(master: str, warehouse: Path, root: Path) -> Iterator[ThriftServer]:
+def thrift_server(master: str, warehouse: Path, root: Path,
+                  overrides: dict[str, str] | None = None) -> Iterator[ThriftServer]:
     """A Spark Thrift server (HiveThriftServer2) on `master` with the settings of the profile's `spark` output for
-    `warehouse` (its own Derby metastore beside it); stopped when the block ends."""
+    `warehouse` (its own Derby metastore beside it; `overrides` of other CA_SPARK_* variables); stopped when the
+    block ends."""
     from customer_agent_warehouse.spark_session import FORCED_SETTINGS, spark_settings
 
     warehouse.mkdir(parents=True, exist_ok=True)
-    settings = {**spark_settings(overrides={"CA_SPARK_WAREHOUSE": str(warehouse), "CA_SPARK_MASTER": master}),
-                **FORCED_SETTINGS}
+    variables = {**(overrides or {}), "CA_SPARK_WAREHOUSE": str(warehouse), "CA_SPARK_MASTER": master}
+    settings = {**spark_settings(overrides=variables), **FORCED_SETTINGS}
     port = free_port()
     process = start_process("thrift-server", thrift_arguments(master, settings, port), root, process_env())
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from customer_agent_warehouse.spark_cluster import Cluster, standalone_cluster
 from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
 
@@ -55,6 +56,17 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(spark_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The session's Spark standalone cluster (a master and two 1-core workers on 127.0.0.1, from the pinned
+    pyspark's launch scripts), started on first use and stopped by pid at the end, also on failure."""
+    os.environ.setdefault("JAVA_HOME", spark_env["JAVA_HOME"])
+    os.environ["PATH"] = spark_env["PATH"]
+    with standalone_cluster(tmp_path_factory.mktemp("spark_cluster"), workers=2, worker_cores=1,
+                            worker_memory="1536m") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

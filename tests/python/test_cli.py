@@ -96,7 +96,7 @@ def test_every_ca_variable_used_anywhere_is_declared_and_read_only_in_settings()
     ("CA_DUCKDB_THREADS", "0", "whole number of threads"),
     ("CA_DUCKDB_MEMORY", "lots", "memory size"),
     ("CA_DUCKDB_MEMORY", "5KB", "at least 100MB"),
-    ("CA_DBT_TARGET", "oracle", "duckdb, postgres, spark"),
+    ("CA_DBT_TARGET", "oracle", "duckdb, postgres, spark, spark_thrift"),
     ("CA_PG_PORT", "http", "TCP port"),
 ])
 def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path, name: str, value: str, expected: str) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.pipeline import SUMMARY_RELATIONS
+from customer_agent_warehouse.spark_cluster import Cluster
 from tests.python import test_facts_e2e as facts
 from tests.python import test_performance_e2e as performance
 from tests.python import test_segments_e2e as segments
@@ -93,12 +94,14 @@ def assert_same_as_duckdb(duckdb_warehouse: Warehouse, spark: SparkBuilds) -> No
 
 
 @pytest.fixture(scope="module")
-def builds(spark_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse,
-                                                                                                 SparkBuilds]]:
+def builds(spark_env: dict[str, str], spark_cluster: Cluster,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, SparkBuilds]]:
+    """The Spark builds run on the session's standalone cluster: the driver in the CLI's process, the executors
+    on the two workers, the raw zone and the warehouse in a temporary folder that every worker sees."""
     root = tmp_path_factory.mktemp("spark_e2e")
     duckdb_warehouse = Warehouse(root=root, vars=dict(AS_OF))
     env = dict(spark_env, CA_SPARK_WAREHOUSE=str(root / "spark-warehouse"), DBT_TARGET_PATH=str(root / "target"),
-               DBT_LOG_PATH=str(root / "logs"))
+               DBT_LOG_PATH=str(root / "logs"), CA_SPARK_MASTER=spark_cluster.master_url)
     yield duckdb_warehouse, SparkBuilds(env=env, raw=duckdb_warehouse.raw)
 
 
@@ -138,15 +141,22 @@ def incremental_builds(full_build: tuple[Warehouse, SparkBuilds]) -> tuple[Wareh
     return full_build
 
 
-@pytest.mark.skipif(not os.environ.get("CA_TEST_SPARK_INCREMENTAL"),
-                    reason="two more Spark builds (about 2/3 of this module's time); CA_TEST_SPARK_INCREMENTAL=1 runs "
-                           "them. Spark rebuilds its models as tables on every build (README, Spark), so CI keeps "
-                           "the full-build equality within its 30 minutes")
 def test_two_incremental_builds_on_spark_equal_duckdb(incremental_builds: tuple[Warehouse, SparkBuilds]) -> None:
     _, spark = incremental_builds
     conversations = {row[0] for row in spark.reader().rows("marts.fct_customer_agent_events", ["conversation_id"])}
     assert "c9" in conversations  # batch B of the facts scenario arrived with the first incremental pass
     print(f"Spark build times (s): {', '.join(f'{seconds:.0f}' for seconds in spark.durations)}")
+
+
+def test_the_executors_ran_on_both_workers_without_python(incremental_builds: tuple[Warehouse, SparkBuilds],
+                                                          spark_cluster: Cluster) -> None:
+    """The builds' tasks ran in executors on the two workers, and no Python worker started there: a cluster's
+    workers need Java only (the loader hands driver-side values to Spark as Arrow, never as pickled lists)."""
+    logs = spark_cluster.executor_logs()
+    ran = {log.relative_to(spark_cluster.work_dir).parts[0] for log in logs if "Running task" in log.read_text()}
+    assert ran == {"worker-1", "worker-2"}, f"executors that ran tasks: {ran}"
+    python = [str(log) for log in logs if "PythonRunner" in log.read_text()]
+    assert not python, f"Python workers started on the cluster: {python}"
 
 
 def test_a_second_spark_build_on_the_same_warehouse_is_one_line_and_exit_2(
