@@ -57,25 +57,64 @@ def free_port() -> int:
 
 @dataclass
 class Process:
-    """One JVM started by this module."""
+    """One JVM started by this module, the leader of its own process group (a worker's executors are in it too),
+    and the watchdog that stops the group if this Python process dies without stopping it."""
 
     name: str
     popen: subprocess.Popen
     log: Path
+    watchdog: subprocess.Popen | None = None
 
     def tail(self, lines: int = 20) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGTERM)
+        if self.popen.poll() is None:
+            stop_group(self.popen.pid, lambda: self.popen.poll() is not None)
+            self.popen.wait(STOP_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)  # executors left behind by a worker
+        if self.watchdog is not None and self.watchdog.poll() is None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+
+
+def stop_group(group: int, stopped: Callable[[], bool]) -> None:
+    """SIGTERM to a process group, SIGKILL when it has not stopped within STOP_SECONDS."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while not stopped() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not stopped():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def watch(parent: int, group: int) -> None:
+    """The watchdog's loop: stop the group when `parent` is gone; return when the group is gone."""
+    while _group_alive(group):
         try:
-            self.popen.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(STOP_SECONDS)
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            stop_group(group, lambda: not _group_alive(group))
+            return
+        time.sleep(1)
+
+
+def _start_watchdog(group: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "customer_agent_warehouse.spark_cluster", "_watch", str(os.getpid()),
+                             str(group)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 _RUNNING: list[Process] = []
@@ -121,7 +160,7 @@ def start_process(name: str, args: list[str], root: Path, env: dict[str, str]) -
         popen = subprocess.Popen([str(spark_home() / "bin" / "spark-class"), *args], cwd=root, env=env,
                                  stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                  start_new_session=True)
-    process = Process(name, popen, log)
+    process = Process(name, popen, log, _start_watchdog(popen.pid))
     _RUNNING.append(process)
     _install_sigterm_handler()
     return process
@@ -256,12 +295,16 @@ def thrift_server(master: str, warehouse: Path, root: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["_watch"]:
+        watch(int(arguments[1]), int(arguments[2]))
+        return 0
     parser = argparse.ArgumentParser(prog="python -m customer_agent_warehouse.spark_cluster",
                                      description="Run a local Spark standalone cluster until Ctrl-C.")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--root", type=Path, default=Path("data/spark-cluster"))
     parser.add_argument("--thrift-warehouse", type=Path, help="also run a Thrift server on this warehouse")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     with standalone_cluster(args.root.resolve(), workers=args.workers) as cluster:
         print(f"export CA_SPARK_MASTER={cluster.master_url}", flush=True)
         if args.thrift_warehouse is None:
