@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pytest
 
-from customer_agent_warehouse.spark_cluster import standalone_cluster
+from customer_agent_warehouse.spark_cluster import Cluster, standalone_cluster
+from tests.python.warehouse import PROJECT_ROOT
 
 pytestmark = pytest.mark.spark
 
@@ -66,3 +68,34 @@ def test_the_watchdog_stops_the_process_group_when_its_parent_dies() -> None:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_the_raw_loader_on_the_cluster_runs_executors_on_the_workers_and_no_python(
+        spark_env: dict[str, str], spark_cluster: Cluster, tmp_path: Path) -> None:
+    """`load --target spark` on the session's cluster (a clean file read by Spark's text source, a file with a byte
+    order mark whose lines the reader hands over, then a second load with a new file): executors on both workers,
+    and no Python worker started there, so a cluster's workers need Java only."""
+    logs = tmp_path / "raw" / "conversation_logs"
+    logs.mkdir(parents=True)
+    line = '{"log_id": "l%d", "conversation_id": "c1", "occurred_at": "2026-11-20T10:00:00Z", "type": "message"}\n'
+    (logs / "clean.jsonl").write_text("".join(line % number for number in range(50)))
+    (logs / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + (line % 50).encode())
+    for source in ("orders", "profiles"):
+        (tmp_path / "raw" / source).mkdir()
+    env = dict(spark_env, CA_SPARK_MASTER=spark_cluster.master_url, CA_RAW_PATH=str(tmp_path / "raw"),
+               CA_SPARK_WAREHOUSE=str(tmp_path / "warehouse"))
+    command = [sys.executable, "-m", "customer_agent_warehouse", "load", "--target", "spark", "--vars",
+               '{raw_file_settle_seconds: 0}']
+    for delivery in range(2):
+        if delivery:
+            (logs / "later.jsonl").write_text(line % 51)
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = ds.dataset(tmp_path / "warehouse" / "raw.db" / "conversation_log_lines", format="parquet",
+                       partitioning="hive").count_rows()
+    assert lines == 52
+    executor_logs = spark_cluster.executor_logs()
+    assert {log.relative_to(spark_cluster.work_dir).parts[0] for log in executor_logs} == {"worker-1", "worker-2"}
+    assert any("Running task" in log.read_text() for log in executor_logs)
+    python = [str(log) for log in executor_logs if "PythonRunner" in log.read_text()]
+    assert not python, f"Python workers started on the cluster: {python}"

@@ -148,17 +148,6 @@ def test_two_incremental_builds_on_spark_equal_duckdb(incremental_builds: tuple[
     print(f"Spark build times (s): {', '.join(f'{seconds:.0f}' for seconds in spark.durations)}")
 
 
-def test_the_executors_ran_on_both_workers_without_python(incremental_builds: tuple[Warehouse, SparkBuilds],
-                                                          spark_cluster: Cluster) -> None:
-    """The builds' tasks ran in executors on the two workers, and no Python worker started there: a cluster's
-    workers need Java only (the loader hands driver-side values to Spark as Arrow, never as pickled lists)."""
-    logs = spark_cluster.executor_logs()
-    ran = {log.relative_to(spark_cluster.work_dir).parts[0] for log in logs if "Running task" in log.read_text()}
-    assert ran == {"worker-1", "worker-2"}, f"executors that ran tasks: {ran}"
-    python = [str(log) for log in logs if "PythonRunner" in log.read_text()]
-    assert not python, f"Python workers started on the cluster: {python}"
-
-
 def test_a_second_spark_build_on_the_same_warehouse_is_one_line_and_exit_2(
         full_build: tuple[Warehouse, SparkBuilds]) -> None:
     _, spark = full_build
