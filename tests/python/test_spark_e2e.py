@@ -3,11 +3,12 @@
 One raw zone holds the end-to-end scenarios of tests/python (the facts, segments and dashboard scenarios), a
 few hostile files (invalid JSON, wrong field types, a BOM, CRLF line ends, a truncated gzip stream, bytes that
 are not UTF-8, an empty and a hidden file: the lines the Spark loader hands over from the shared reader) and a
-generated raw zone of CA_TEST_SPARK_CONVERSATIONS conversations (default 2,000, so the suite fits CI's 30
-minutes; the issue's 20,000-conversation check is CA_TEST_SPARK_CONVERSATIONS=20000 ./test.sh -m spark).
-It is built by the CLI (`build --target spark`: one Spark session for the loader and an in-process dbt) and
-by dbt on DuckDB, then twice more after new files arrive (the scenarios' late records of old conversations,
-new generated files): after each build every mart, segment and audit relation is the same on both engines.
+generated raw zone of CA_TEST_SPARK_CONVERSATIONS conversations (default 2,000; the issue's 20,000-conversation
+check is CA_TEST_SPARK_CONVERSATIONS=20000 ./test.sh -m spark). It is built by the CLI (`build --target spark`:
+one Spark session for the loader and an in-process dbt, its executors on the session's two-worker standalone
+cluster, issue 24) and by dbt on DuckDB, then, in every run, twice more after new files arrive (the scenarios'
+late records of old conversations, new generated files): after each build every mart, segment and audit
+relation is the same on both engines.
 Spark's tables are read from their parquet files with pyarrow.
 """
 
