@@ -1,10 +1,10 @@
 """A Spark standalone cluster (a master and workers on 127.0.0.1) and a Spark Thrift server, run from the pinned
 pyspark's own launch scripts: for the test suite, the Spark bench and local trials. Nothing is downloaded.
 
-    with standalone_cluster(workers=2, root=Path("/tmp/cluster")) as cluster:
-        os.environ["CA_SPARK_MASTER"] = cluster.master_url          # spark://127.0.0.1:<port>
-        with thrift_server(cluster, warehouse=Path("/tmp/wh"), root=Path("/tmp/thrift")) as server:
-            ...                                                        # CA_SPARK_HOST/PORT = server.host/port
+    with standalone_cluster(Path("/tmp/cluster"), workers=2) as cluster:
+        build_env = {"CA_SPARK_MASTER": cluster.master_url}                  # spark://127.0.0.1:<port>
+        with thrift_server(cluster.master_url, Path("/tmp/wh"), Path("/tmp/thrift")) as server:
+            ...                                                              # server.env(): CA_SPARK_HOST/PORT/USER
 
 Every process is started in the foreground of its own process group (`spark-class` execs the JVM, so the pid is
 the JVM's), waited for by polling with a deadline (the master's JSON page for the workers, the Thrift port), and
