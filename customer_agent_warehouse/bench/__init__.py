@@ -908,6 +908,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_bench(args: argparse.Namespace) -> int:
     try:
+        if args.target == "spark_thrift":
+            raise BenchError("bench has no --target spark_thrift: use --target spark (with --spark-masters)")
         if args.target == "spark":  # its own phases and table (bench/spark.py)
             from customer_agent_warehouse.bench.spark import run_spark_bench
 

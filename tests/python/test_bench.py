@@ -211,3 +211,10 @@ def test_spark_bench_table_has_one_row_per_master_with_the_ratios() -> None:
     table = format_table({"local[1]": {"figures": result}, "cluster": {"figures": figures(phases)}}).splitlines()
     assert len(table) == 4 and table[2].startswith("local[1]") and table[3].startswith("cluster")
     assert "100.0 s" in table[2] and "10%" in table[2]
+
+
+def test_bench_refuses_the_thrift_target_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exit_code = main(["bench", "--target", "spark_thrift", "--workdir", str(tmp_path)])
+    assert exit_code == 2
+    assert capsys.readouterr().err.strip() == "bench: bench has no --target spark_thrift: use --target spark (with " \
+                                              "--spark-masters)"
