@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.spark_cluster import Cluster, ThriftServer, thrift_server
+from customer_agent_warehouse.spark_thrift import raw_table_statements
 from tests.python import test_facts_e2e as facts
 from tests.python.compare import DuckDBReader, differences
 from tests.python.spark import SparkBuilds, SparkParquetReader
@@ -60,3 +61,16 @@ def test_the_scenarios_built_through_a_thrift_server_equal_duckdb(
         assert_same(duckdb_warehouse, warehouse)
     assert (warehouse / "marts.db" / "fct_conversation_started").is_dir()
     assert not (warehouse / "raw.db").exists() or not any((warehouse / "raw.db").iterdir())
+
+
+def test_after_a_load_the_server_sees_new_buckets_and_files_and_a_full_refresh_drops_only_its_entries() -> None:
+    statements = raw_table_statements(Path("/landing"))
+    lines = "raw.conversation_log_lines"
+    assert f"alter table {lines} recover partitions" in statements
+    assert statements.index(f"alter table {lines} recover partitions") < statements.index(f"refresh table {lines}")
+    assert any(statement.startswith(f"create table if not exists {lines} (") and
+               statement.endswith("location '/landing/raw.db/conversation_log_lines'") for statement in statements)
+    assert not any(statement.startswith("drop") for statement in statements)
+    refreshed = raw_table_statements(Path("/landing"), full_refresh=True)
+    assert refreshed.index(f"drop table if exists {lines}") < refreshed.index(
+        next(statement for statement in refreshed if statement.startswith(f"create table if not exists {lines}")))
