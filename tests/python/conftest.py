@@ -104,9 +104,9 @@ def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWar
 
 
 # The longest modules first: pytest-xdist hands out modules in collection order (--dist loadfile), so the
-# Spark equality build (about 4 min of set-up) and the PostgreSQL 20k equality start at once instead of
+# Spark equality builds (cluster and Thrift) and the PostgreSQL 20k equality start first instead of
 # leaving one worker alone at the end. Every other module keeps its order.
-LONGEST_MODULES = ("test_spark_e2e.py", "test_postgres_e2e.py")
+LONGEST_MODULES = ("test_spark_e2e.py", "test_spark_thrift_e2e.py", "test_postgres_e2e.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
