@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from customer_agent_warehouse.spark_cluster import Cluster, standalone_cluster
 from tests.python import clock
 from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
@@ -63,6 +64,17 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def spark_cluster(spark_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The session's Spark standalone cluster (a master and two 1-core workers on 127.0.0.1, from the pinned
+    pyspark's launch scripts), started on first use and stopped by pid at the end, also on failure."""
+    os.environ.setdefault("JAVA_HOME", spark_env["JAVA_HOME"])
+    os.environ["PATH"] = spark_env["PATH"]
+    with standalone_cluster(tmp_path_factory.mktemp("spark_cluster"), workers=2, worker_cores=1,
+                            worker_memory="1536m") as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """The session's throwaway PostgreSQL server, started on first use (by a test marked `postgres`),
     installed from the OS packages when missing, stopped and removed at the end, also on failure."""
@@ -97,9 +109,9 @@ def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWar
 
 
 # The longest modules first: pytest-xdist hands out modules in collection order (--dist loadfile), so the
-# Spark equality build (about 4 min of set-up) and the PostgreSQL 20k equality start at once instead of
+# Spark equality builds (cluster and Thrift) and the PostgreSQL 20k equality start first instead of
 # leaving one worker alone at the end. Every other module keeps its order.
-LONGEST_MODULES = ("test_spark_e2e.py", "test_postgres_e2e.py")
+LONGEST_MODULES = ("test_spark_e2e.py", "test_spark_thrift_e2e.py", "test_postgres_e2e.py")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
