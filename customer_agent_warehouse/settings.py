@@ -144,6 +144,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_SPARK_DRIVER_MEMORY", "4g", "Spark driver JVM heap"),
     Variable("CA_SPARK_EXECUTOR_MEMORY", "1g", "Spark executor JVM heap (on a cluster: per executor)"),
     Variable("CA_SPARK_SHUFFLE_PARTITIONS", "8", "Spark partitions after a shuffle", _positive_count),
+    Variable("CA_SPARK_THREADS", "4", "dbt threads of the spark target (one Spark session)", _positive_int),
     Variable("CA_SPARK_HOST", "localhost", "Spark Thrift server of the spark_thrift output"),
     Variable("CA_SPARK_PORT", "10000", "its port", _port),
     Variable("CA_SPARK_USER", "dbt", "its user"),

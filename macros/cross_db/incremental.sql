@@ -26,16 +26,7 @@
     {%- if strategy == 'append' -%}
         {{- return(default__engine_incremental_config(strategy, unique_key, post_hook)) -}}
     {%- endif -%}
-    {#-
-        The line tables (key file_name, line_number) are partitioned by the UTC date their lines were
-        loaded: new lines land in today's partition; a line read again (a completed last line) also
-        rewrites the partition of its earlier row.
-    -#}
-    {%- set partition = none -%}
-    {%- if unique_key == ['file_name', 'line_number'] -%}
-        {%- set partition = "cast(date_format(raw_loaded_at, 'yyyyMMdd') as int)" -%}
-    {%- endif -%}
-    {{- return(spark_rebuild_config(unique_key, partition=partition, post_hook=post_hook)) -}}
+    {{- return(spark_rebuild_config(unique_key, post_hook=post_hook)) -}}
 {%- endmacro %}
 
 

@@ -12,20 +12,22 @@
     contract is checked: the model's SQL and its YAML contract are the same on every engine, and only the
     Spark table has the trailing `rebuild_bucket` column (parquet folders `rebuild_bucket=N/`).
 
-    The partition of a row (spark_rebuild_config's `partition`):
-    * by key (the default): pmod(xxhash64(first key column), var spark_rebuild_buckets); a key never moves,
-      so the partitions to rewrite are the buckets of the rebuilt keys (no scan of the table);
-    * any other expression of the row, e.g. the load date of a raw line (`stable=false`): a rebuilt key
-      may be in another partition than its new rows, so the partitions of its current rows are found in
-      the table too (a semi-join on the key).
+    Where a row goes (spark_row_partition), so that the share of files a build rewrites follows what changed:
+    * a full build (first build, --full-refresh): pmod(xxhash64(first key column), var spark_rebuild_buckets),
+      N partitions `0 .. N-1` of about the same size;
+    * an incremental build: the UTC day the build started, `yyyymmdd` (e.g. 20261208). New keys (new
+      conversations, orders, lines) land in that partition and touch no older one; a rebuilt key's earlier
+      rows are found in the table by key (a semi-join on the key column) and their partition is rewritten
+      without them. So an increment rewrites the day's partition and the partitions of the keys it
+      rebuilds, never the whole table, and a table has at most N + one partition per day it changed.
+    The layout differs between an incremental history and a full refresh; the rows do not (the partition
+    column is not part of the model).
     A partition whose rows all belong to rebuilt keys and that gets no new row is dropped before the write.
 -#}
 
 {#- The Spark config of a model rebuilt by key (called by the spark__ versions in incremental.sql). -#}
-{% macro spark_rebuild_config(unique_key, keys_macro=none, by_reporting_timezone=false, partition=none,
-                              post_hook=none) -%}
+{% macro spark_rebuild_config(unique_key, keys_macro=none, by_reporting_timezone=false, post_hook=none) -%}
     {%- set keys = [unique_key] if unique_key is string else unique_key -%}
-    {%- set stable = partition is none -%}
     {%- set hooks = [] if post_hook is none else [post_hook] -%}
     {%- do hooks.append('{{ spark_release_rebuilt_rows() }}') -%}
     {{- return({
@@ -36,8 +38,6 @@
         'on_schema_change': 'fail',
         'spark_rebuild': {
             'keys': keys,
-            'partition': partition if partition is not none else spark_key_bucket(keys[0]),
-            'stable': stable,
             'keys_macro': keys_macro,
             'by_reporting_timezone': by_reporting_timezone,
         },
@@ -46,9 +46,14 @@
 {%- endmacro %}
 
 
-{#- The bucket of a key value (stable: the same value is always in the same bucket). -#}
-{% macro spark_key_bucket(column) -%}
-    cast(pmod(xxhash64({{ column }}), {{ var('spark_rebuild_buckets', 32) }}) as int)
+{#- The partition of a row this build writes: a bucket of its key on a full build, the build's UTC day
+    (yyyymmdd) on an incremental one. -#}
+{% macro spark_row_partition(rebuild, incremental) -%}
+    {%- if incremental -%}
+        {{ run_started_at.strftime('%Y%m%d') | int }}
+    {%- else -%}
+        cast(pmod(xxhash64({{ rebuild['keys'][0] }}), {{ var('spark_rebuild_buckets', 32) }}) as int)
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -73,7 +78,7 @@
         {{ return(dbt.spark__create_table_as(temporary, relation, compiled_code, language)) }}
     {%- endif -%}
     {%- if temporary -%}
-        {{ create_temporary_view(relation, spark_with_rebuild_bucket(compiled_code, rebuild)) }}
+        {{ create_temporary_view(relation, spark_with_rebuild_bucket(compiled_code, rebuild, incremental=true)) }}
     {%- else -%}
         create table {{ relation }}
         {%- set contract_config = config.get('contract') -%}
@@ -88,16 +93,16 @@
         {{ location_clause() }}
         {{ comment_clause() }}
         as
-        {{ spark_with_rebuild_bucket(compiled_code, rebuild) }}
+        {{ spark_with_rebuild_bucket(compiled_code, rebuild, incremental=false) }}
         distribute by rebuild_bucket
     {%- endif -%}
 {%- endmacro -%}
 
 
-{% macro spark_with_rebuild_bucket(compiled_code, rebuild) -%}
+{% macro spark_with_rebuild_bucket(compiled_code, rebuild, incremental) -%}
     select
         model_rows.*,
-        {{ rebuild.partition }} as rebuild_bucket
+        {{ spark_row_partition(rebuild, incremental) }} as rebuild_bucket
     from (
         {{ compiled_code }}
     ) as model_rows
@@ -180,14 +185,10 @@
 {% macro spark_rebuilt_partitions_sql(rebuild, rows, keys, target_relation) -%}
     select rebuild_bucket from {{ rows }}
     union
-    {%- if rebuild['stable'] %}
-        select {{ rebuild['partition'] }} as rebuild_bucket from ({{ keys }}) as rebuilt_keys
-    {%- else %}
-        select current_rows.rebuild_bucket
-        from {{ target_relation }} as current_rows
-        left semi join ({{ keys }}) as rebuilt_keys
-            on {{ spark_key_match('current_rows', 'rebuilt_keys', rebuild['keys']) }}
-    {%- endif %}
+    select current_rows.rebuild_bucket
+    from {{ target_relation }} as current_rows
+    left semi join ({{ keys }}) as rebuilt_keys
+        on {{ spark_key_match('current_rows', 'rebuilt_keys', rebuild['keys']) }}
 {%- endmacro %}
 
 

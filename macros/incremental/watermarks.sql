@@ -46,19 +46,22 @@
 {%- endmacro %}
 
 {#-
-    Spark (parquet): one statement per hook, and no DELETE: the manifest is append-only there (a few
-    rows per build; only the latest row of a model counts).
+    Spark (parquet): no DELETE, and models run on several threads at once. The manifest is partitioned by
+    model_name and each model overwrites its own partition (dynamic partition overwrite: every write has its
+    own staging folder, so concurrent writes of different models never share a temporary folder, which plain
+    `insert into` of one unpartitioned table does). One row per model, the latest: nothing to prune.
 -#}
 {% macro spark__create_watermarks_table() -%}
     {%- if execute -%}
         {%- do run_query('create database if not exists ' ~ watermarks_relation().schema) -%}
     {%- endif -%}
     create table if not exists {{ watermarks_relation() }} (
-        model_name string,
         watermark timestamp,
         reporting_timezone string,
-        recorded_at timestamp
+        recorded_at timestamp,
+        model_name string
     ) using parquet
+    partitioned by (model_name)
 {%- endmacro %}
 
 {% macro spark__prune_watermarks() -%}
@@ -95,6 +98,10 @@
     `model_name` records another entry instead, e.g. the tested-build marker (macros/tests/changed_rows.sql).
 -#}
 {% macro record_watermark(model_name=none) -%}
+    {{- return(adapter.dispatch('record_watermark', 'customer_agent_warehouse')(model_name)) -}}
+{%- endmacro %}
+
+{% macro default__record_watermark(model_name) -%}
     insert into {{ watermarks_relation() }} (model_name, watermark, reporting_timezone, recorded_at)
     values (
         '{{ model_name if model_name is not none else this.identifier }}',
@@ -102,6 +109,15 @@
         '{{ var("reporting_timezone", "UTC") }}',
         {{ dbt.current_timestamp() }}
     )
+{%- endmacro %}
+
+{% macro spark__record_watermark(model_name) -%}
+    insert overwrite table {{ watermarks_relation() }} partition (model_name)
+    select
+        {{ run_started_timestamp() }} as watermark,
+        '{{ var("reporting_timezone", "UTC") }}' as reporting_timezone,
+        {{ dbt.current_timestamp() }} as recorded_at,
+        '{{ model_name if model_name is not none else this.identifier }}' as model_name
 {%- endmacro %}
 
 
