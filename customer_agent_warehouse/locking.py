@@ -86,7 +86,7 @@ def open_elsewhere_message(warehouse: Path, serving: Path, duckdb_error: str) ->
     match = _DUCKDB_HOLDER.search(duckdb_error)
     holder = f"another process (pid {match['pid']}, {Path(match['program']).name})" if match else "another process"
     return (f"warehouse {warehouse} is open in {holder}: a build needs the build file alone; close it there and "
-            f"build again. BI tools belong on the serving copy {serving} (README, Serving)")
+            f"build again. BI tools belong on the serving copy {serving} (docs/serving.md)")
 
 
 def ensure_not_open_elsewhere(warehouse: Path, serving: Path) -> None:

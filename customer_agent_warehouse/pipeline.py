@@ -95,10 +95,22 @@ def _step(name: str, returncode: int, started: float, reason: str | None = None)
     return returncode
 
 
-def _failure_reason(runner: DbtRunner, warehouse: Path, since: float) -> str | None:
-    """One line for a failure the user must fix outside the project (a full disk), from this dbt's run_results."""
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What identifies one write of a file (modification time, inode, size), or None when there is none."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_ino, status.st_size
+
+
+def _failure_reason(runner: DbtRunner, warehouse: Path, before: tuple[int, int, int] | None) -> str | None:
+    """One line for a failure the user must fix outside the project (a full disk), from this dbt's run_results.
+    The file is this dbt's when it changed since `before` (file stamps only: no clock is compared with a file's
+    time, which a skewed or faked clock would get wrong)."""
     results = runner.artifacts_path() / "run_results.json"
-    if runner.target != "duckdb" or not results.is_file() or results.stat().st_mtime < since:
+    stamp = _file_stamp(results)
+    if runner.target != "duckdb" or stamp is None or stamp == before:
         return None
     return disk_full_message(warehouse, run_result_messages(runner.artifacts_path()))
 
@@ -107,11 +119,11 @@ def run_dbt_build(settings: Settings, args: argparse.Namespace, lock: BuildLock)
     """`dbt build` under the CLI's lock (the dbt process inherits the locked descriptor)."""
     runner = DbtRunner.for_settings(settings, args.target)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    started, since = time.monotonic(), time.time()
+    started, before = time.monotonic(), _file_stamp(runner.artifacts_path() / "run_results.json")
     pass_fds = [lock.descriptor] if lock.descriptor is not None else []
     returncode = runner.run(build_arguments(args.full_refresh, args.unit_tests), args.vars,
                             pass_fds=pass_fds).returncode
-    reason = _failure_reason(runner, settings.duckdb_path, since) if returncode else None
+    reason = _failure_reason(runner, settings.duckdb_path, before) if returncode else None
     return _step("dbt build", returncode, started, reason)
 
 
@@ -282,7 +294,7 @@ def print_dashboard(settings: Settings) -> None:
 def print_next_steps(settings: Settings, as_of: str | None, started: float, target: str) -> None:
     print(f"\n==> done in {time.monotonic() - started:.1f}s; segments evaluated as of {as_of or 'n/a'}")
     if target == "duckdb":
-        print(f"==> serving copy: {settings.serving} (open it read-only from BI tools: README, Serving)")
+        print(f"==> serving copy: {settings.serving} (open it read-only from BI tools: docs/serving.md)")
     print("==> next: schedule `python -m customer_agent_warehouse run` (or `./run.sh`) as often as raw files "
           "land; validation report: reports/validation/index.html")
 

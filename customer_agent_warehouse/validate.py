@@ -37,13 +37,15 @@ Route (how expectations are evaluated) -- in the database, through GX's SQL data
   when the expectation failed.
 
 Dynamic values: timestamps are bounded by the suite parameter `validation_time` (`{"$PARAMETER":
-"validation_time"}`): the UTC time this run started, or `--validation-time`. Lists of allowed values come from
-the seeds (`vocabulary.py`): `{"$PARAMETER": "channels"}` as a `value_set`, `getvariable('ca_channels')` in SQL
-(also `conversation_outcomes`, `escalation_reasons`, `consent_statuses`). `seg_recommendation_followup`
-compares `followup_due_at - recommended_at` with the DuckDB variable `ca_followup_delay_hours`, set to the
-dbt var `followup_delay_hours` the build used: `--followup-delay-hours`, else `vars` of the last dbt
-invocation in `target/run_results.json` (`$DBT_TARGET_PATH` when set), else `vars.followup_delay_hours` of
-`dbt_project.yml`, else 2.
+"validation_time"}`): `--validation-time`, else the end of the plausible-time window the build accepted times in
+(build_record.py: `timestamp_window_anchor`, else the warehouse's last build, else the last dbt invocation, plus
+`timestamp_max_days_after_build` days), so validation does not depend on the validating machine's clock. Lists of
+allowed values come from the seeds (`vocabulary.py`): `{"$PARAMETER": "channels"}` as a `value_set`,
+`getvariable('ca_channels')` in SQL (also `conversation_outcomes`, `escalation_reasons`, `consent_statuses`).
+`seg_recommendation_followup` compares `followup_due_at - recommended_at` with the DuckDB variable
+`ca_followup_delay_hours`, set to the dbt var `followup_delay_hours` the build used: `--followup-delay-hours`, else
+`vars` of the last dbt invocation in `target/run_results.json` (`$DBT_TARGET_PATH` when set), else
+`vars.followup_delay_hours` of `dbt_project.yml`, else 2.
 
 Report folder (default `reports/validation/`, `--report-dir`), rewritten on every run:
 
@@ -82,6 +84,14 @@ from pathlib import Path
 from typing import Any
 
 from customer_agent_warehouse.arguments import add_target_argument, positive_int
+from customer_agent_warehouse.build_record import (
+    BuildRecordError,
+    as_float,
+    cli_vars,
+    project_var,
+    resolve_validation_time,
+    run_results_path,
+)
 from customer_agent_warehouse.locking import WarehouseLocked, busy_message, ensure_not_being_built, lock_path_for
 from customer_agent_warehouse.settings import (
     DEFAULT_REPORT_DIR,
@@ -182,6 +192,7 @@ class ValidationOutcome:
     followup_delay_hours: float
     followup_delay_source: str
     elapsed_seconds: float
+    validation_time_source: str = "--validation-time"
 
     @property
     def exit_code(self) -> int:
@@ -242,44 +253,44 @@ def resolve_followup_delay_hours(override: float | None = None, project_root: Pa
     """The dbt var `followup_delay_hours` the build used, and where the value came from."""
     if override is not None:
         return float(override), "--followup-delay-hours"
-    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    run_results = (target if target.is_absolute() else project_root / target) / "run_results.json"
-    from_run = _var_from_run_results(run_results, "followup_delay_hours")
+    run_results = run_results_path(project_root)
+    from_run = as_float(cli_vars(run_results).get("followup_delay_hours"))
     if from_run is not None:
         return from_run, f"{run_results} (vars of the last dbt invocation)"
-    from_project = _var_from_dbt_project(project_root / "dbt_project.yml", "followup_delay_hours")
+    from_project = as_float(project_var(project_root / "dbt_project.yml", "followup_delay_hours"))
     if from_project is not None:
         return from_project, "dbt_project.yml"
     return DEFAULT_FOLLOWUP_DELAY_HOURS, "default"
 
 
-def _var_from_run_results(path: Path, name: str) -> float | None:
+# The start of the warehouse's last build that read log lines, on every engine (build_record.py): log staging's
+# processed_at and the log lines' loaded_at, the greater of those the warehouse has.
+LAST_BUILD_QUERIES = ("select max(processed_at) from staging.stg_customer_agent__conversation_logs",
+                      "select max(loaded_at) from staging.base_customer_agent__log_lines")
+
+
+def resolve_time_bound(validation_time: dt.datetime | None,
+                       last_build: Callable[[], dt.datetime | None] | None = None) -> tuple[dt.datetime, str]:
+    """The latest acceptable event time and its source (build_record.py); one-line error when unreadable."""
     try:
-        cli_vars = json.loads(path.read_text()).get("args", {}).get("vars") or {}
-        if isinstance(cli_vars, str):
-            import yaml
-
-            cli_vars = yaml.safe_load(cli_vars) or {}
-        return _as_float(cli_vars.get(name))
-    except (OSError, ValueError, AttributeError):
-        return None
+        return resolve_validation_time(validation_time, last_build=last_build)
+    except BuildRecordError as error:
+        raise ValidationSetupError(str(error)) from None
 
 
-def _var_from_dbt_project(path: Path, name: str) -> float | None:
-    try:
-        import yaml
-
-        project = yaml.safe_load(path.read_text()) or {}
-        return _as_float((project.get("vars") or {}).get(name))
-    except (OSError, ValueError, AttributeError, ImportError):
-        return None
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        return None if value is None or isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        return None
+def _last_build_of(run: Callable[[str], Any]) -> Callable[[], dt.datetime | None]:
+    """LAST_BUILD_QUERIES through `run` (a query returning its first row); None when the warehouse cannot tell."""
+    def last_build() -> dt.datetime | None:
+        found = []
+        for query in LAST_BUILD_QUERIES:
+            try:
+                row = run(query)
+            except Exception:  # an older or partial warehouse without the table: the others decide
+                continue
+            if row and isinstance(row[0], dt.datetime):
+                found.append(row[0])
+        return max(found, default=None)
+    return last_build
 
 
 def read_vocabulary(seeds_dir: Path = SEEDS_DIR) -> dict[str, list[str]]:
@@ -342,7 +353,8 @@ def validate_warehouse(
 ) -> ValidationOutcome:
     """Validate the warehouse read-only with every suite; write the report folder; never print.
 
-    `validation_time` (default: now) is the upper bound of every timestamp, in UTC (naive values are UTC).
+    `validation_time` is the upper bound of every timestamp, in UTC (naive values are UTC); default: the end of
+    the build's plausible-time window (build_record.py), never the clock when the build recorded it.
     Raises ValidationSetupError (one-line message) when the warehouse, a table, a suite file or a seed is missing.
     """
     started = time.monotonic()
@@ -354,7 +366,8 @@ def validate_warehouse(
     database = open_warehouse(duckdb_path, memory_limit, threads)
     try:
         check_tables(database, specs, duckdb_path)
-        validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
+        validation_time, time_source = resolve_time_bound(
+            validation_time, _last_build_of(lambda query: database.execute(query).fetchone()))
         lists = {f"ca_{key}": values for key, values in vocabulary.items()}
         variables = {"ca_followup_delay_hours": delay, **lists}
         outcomes, docs = _run_suites(lambda: _GxRunner(database, duckdb_path, variables, vocabulary),
@@ -366,6 +379,7 @@ def validate_warehouse(
         report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
         data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
         followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
+        validation_time_source=time_source,
     )
     _write_summary(outcome)
     return outcome
@@ -410,11 +424,12 @@ def validate_postgres_warehouse(
     with contextlib.closing(postgres.connect(create_database=False)) as connection, connection.cursor() as cursor:
         cursor.execute("select table_schema || '.' || table_name from information_schema.tables")
         existing = {row[0].lower() for row in cursor.fetchall()}
+        validation_time, time_source = resolve_time_bound(
+            validation_time, _last_build_of(lambda query: cursor.execute(query) or cursor.fetchone()))
     missing = [f"{spec.table} (suite {spec.name})" for spec in specs if spec.table.lower() not in existing]
     if missing:
         raise ValidationSetupError(f"validate: table {', '.join(missing)} not found in PostgreSQL {postgres.where}: "
                                    "run `python -m customer_agent_warehouse build --target postgres` first")
-    validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
     variables = {"ca_followup_delay_hours": delay, **{f"ca_{key}": values for key, values in vocabulary.items()}}
     outcomes, docs = _run_suites(lambda: _PostgresGxRunner(postgres, variables, vocabulary),
                                  specs, report, validation_time, data_docs, progress)
@@ -423,6 +438,7 @@ def validate_postgres_warehouse(
         suites=outcomes, report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
         data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
         followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
+        validation_time_source=time_source,
     )
     _write_summary(outcome)
     return outcome
@@ -724,6 +740,7 @@ def _write_summary(outcome: ValidationOutcome) -> None:
         "success": outcome.success,
         "warehouse": str(outcome.duckdb_path),
         "validation_time_utc": outcome.validation_time.isoformat(),
+        "validation_time_source": outcome.validation_time_source,
         "elapsed_seconds": round(outcome.elapsed_seconds, 3),
         "followup_delay_hours": outcome.followup_delay_hours,
         "followup_delay_source": outcome.followup_delay_source,
@@ -781,9 +798,9 @@ def _render_html(outcome: ValidationOutcome) -> str:
                 "GX Data Docs</a></p>")
     body = f"""<h1>Customer Agent warehouse: validation</h1>
 {_banner(outcome.success, state)}
-<p>Warehouse <code>{esc(str(outcome.duckdb_path))}</code> (read-only), validated at
-{esc(outcome.validation_time.isoformat(timespec="seconds"))} UTC in {outcome.elapsed_seconds:.1f}s:
-{len(outcome.suites)} suites, {outcome.expectations} expectations.
+<p>Warehouse <code>{esc(str(outcome.duckdb_path))}</code> (read-only), validated in {outcome.elapsed_seconds:.1f}s:
+{len(outcome.suites)} suites, {outcome.expectations} expectations; event times up to
+{esc(outcome.validation_time.isoformat(timespec="seconds"))} UTC ({esc(outcome.validation_time_source)}).
 <code>followup_delay_hours</code> = {outcome.followup_delay_hours:g} ({esc(outcome.followup_delay_source)}).</p>
 <h2>Suites</h2><table><tr><th>Status</th><th>Suite</th><th>Table</th><th>Passed</th><th>Time</th><th>Results</th></tr>
 {"".join(rows)}</table>
@@ -838,8 +855,9 @@ def _render_suite_page(suite: SuiteOutcome, document: dict[str, Any], validation
     body = f"""<p><a href="../index.html">&larr; all suites</a></p>
 <h1>Suite {esc(suite.name)}</h1>
 {_banner(suite.success, state)}
-<p>Table <code>{esc(suite.table)}</code>, validated at {esc(validation_time.isoformat(timespec="seconds"))} UTC in
-{suite.elapsed_seconds:.2f}s. Full result: <a href="{esc(suite.name)}.json">{esc(suite.name)}.json</a>.</p>
+<p>Table <code>{esc(suite.table)}</code>, event times up to {esc(validation_time.isoformat(timespec="seconds"))}
+UTC, validated in {suite.elapsed_seconds:.2f}s.
+Full result: <a href="{esc(suite.name)}.json">{esc(suite.name)}.json</a>.</p>
 {_failure_table(suite.failures, with_suite=False)}
 <h2>Expectations</h2><table><tr><th>Status</th><th>Expectation</th><th>Column(s)</th><th>Arguments</th>
 <th>Observed</th><th>Sample of bad values</th></tr>
@@ -864,7 +882,9 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DuckDB threads (default CA_DUCKDB_THREADS, else DuckDB's default)")
     add_target_argument(parser)
     parser.add_argument("--validation-time", type=_parse_time, metavar="ISO-8601",
-                        help="latest acceptable event time (default: now, UTC), e.g. 2026-11-21T00:00:00Z")
+                        help="latest acceptable event time, e.g. 2026-11-21T00:00:00Z (default: the end of the build's "
+                             "plausible-time window: timestamp_window_anchor, else the start of the warehouse's "
+                             "last build, plus timestamp_max_days_after_build days)")
     parser.add_argument("--data-docs", action=argparse.BooleanOptionalAction, default=False,
                         help="also build GX Data Docs in data_docs/ (their pages load styles and scripts from CDNs, "
                              "so they need the internet; the project's own pages do not); default: not built")
@@ -905,6 +925,8 @@ def run_validate(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)
         return 2
     print(f"validate: followup_delay_hours = {outcome.followup_delay_hours:g} ({outcome.followup_delay_source})")
+    print(f"validate: event times up to {outcome.validation_time.isoformat(timespec='seconds')} UTC "
+          f"({outcome.validation_time_source})")
     print(outcome.summary_line())
     return outcome.exit_code
 

@@ -32,12 +32,12 @@ from customer_agent_warehouse.validate import (
     ValidationSetupError,
     _checked_suite,
     _GxRunner,
-    _naive_utc,
     _run_suites,
     _write_summary,
     load_suites,
     read_vocabulary,
     resolve_followup_delay_hours,
+    resolve_time_bound,
 )
 
 BATCH_PLACEHOLDER = "ca_validate_batch"
@@ -173,7 +173,7 @@ def validate_spark_warehouse(
     hint = "run `python -m customer_agent_warehouse build --target spark` first"
     if not warehouse.is_dir():
         raise ValidationSetupError(f"validate: no Spark warehouse at {warehouse} (CA_SPARK_WAREHOUSE): {hint}")
-    validation_time = _naive_utc(validation_time or dt.datetime.now(dt.UTC))
+    validation_time, time_source = resolve_time_bound(validation_time)
     variables = {"ca_followup_delay_hours": delay, **{f"ca_{key}": values for key, values in vocabulary.items()}}
     try:
         with active_or_new_session() as spark:
@@ -190,6 +190,7 @@ def validate_spark_warehouse(
         suites=outcomes, report_dir=report, results_path=report / "results.json", html_path=report / "index.html",
         data_docs_path=docs, validation_time=validation_time, followup_delay_hours=delay,
         followup_delay_source=delay_source, elapsed_seconds=time.monotonic() - started,
+        validation_time_source=time_source,
     )
     _write_summary(outcome)
     return outcome

@@ -99,7 +99,7 @@ def _path_identifier(path: Path) -> str:
 
 
 def spark_read_sql(read: FileRead, loaded_at: str) -> str:
-    """Spark SQL reading the new lines of one clean file (the recipe of the Spark findings, README)."""
+    """Spark SQL reading the new lines of one clean file (the recipe in docs/spark.md)."""
     return f"""
         select
             {_sql_string(read.planned.entry.name)} as file_name,

@@ -1,7 +1,7 @@
 """What the dashboard shows, read from the built warehouse (read-only): the two daily marts and a few fact totals.
 
 The rows are the marts' rows, unchanged. Sums over days, channels or skills add the marts' columns; the two
-ratios are recomputed from summed parts, never averaged (README, Dashboard): resolution rate =
+ratios are recomputed from summed parts, never averaged (docs/bi.md): resolution rate =
 sum(started_conversations_resolved_by_agent) / sum(conversations_started), average order value =
 sum(ai_generated_sales) / sum(attributed_orders), rounded by the money rule (customer_agent_warehouse.money).
 """

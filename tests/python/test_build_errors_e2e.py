@@ -38,7 +38,7 @@ def open_elsewhere_line(warehouse: Warehouse, pid: int) -> str:
     program = Path(os.path.realpath(sys.executable)).name  # DuckDB names the holder's executable
     return (f"warehouse {warehouse.db} is open in another process (pid {pid}, {program}): a build needs the build "
             f"file alone; close it there and build again. BI tools belong on the serving copy {warehouse.serving} "
-            "(README, Serving)")
+            "(docs/serving.md)")
 
 
 def output_lines(result: subprocess.CompletedProcess) -> list[str]:

@@ -87,3 +87,6 @@ def test_validate_fails_on_a_tampered_copy_and_names_the_columns(main_job) -> No
     clean = run_cli("validate", "--duckdb-path", str(root / "warehouse.duckdb"), "--report-dir",
                     str(root / "clean-report"), env=env)
     assert clean.returncode == 0, clean.stdout[-3000:]
+    # The bound of event times is the build's plausible window (the suite pins its anchor), not the clock.
+    assert ("validate: event times up to 2100-01-02T00:00:00 UTC (timestamp_window_anchor "
+            "(CA_TIMESTAMP_WINDOW_ANCHOR) + 1 day)") in clean.stdout

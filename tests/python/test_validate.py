@@ -28,6 +28,7 @@ from customer_agent_warehouse.validate import (
     validate_warehouse,
 )
 from customer_agent_warehouse.vocabulary import SEEDS_DIR
+from tests.python import clock
 
 SUITES = {
     "stg_customer_agent__conversation_logs", "fct_conversation_started", "fct_conversation_resolved",
@@ -329,8 +330,9 @@ def test_format_and_cross_column_rules_catch_bad_values(warehouse_copy: Path, tm
         "WHERE profile_id = (SELECT min(profile_id) FROM segments.seg_recommendation_followup)",
         "UPDATE segments.seg_recommendation_followup SET followup_due_at = recommended_at + INTERVAL 3 HOUR "
         "WHERE profile_id = (SELECT max(profile_id) FROM segments.seg_recommendation_followup)",
-        "UPDATE staging.stg_customer_agent__conversation_logs SET log_id = ' log-x ', occurred_at = occurred_at "
-        "+ INTERVAL 3650 DAY WHERE log_id = 'log-3-3'",
+        # After the end of the build's plausible-time window (the suite's pinned anchor + 1 day): in the future.
+        "UPDATE staging.stg_customer_agent__conversation_logs SET log_id = ' log-x ', occurred_at = "
+        f"TIMESTAMP '{clock.WINDOW_ANCHOR_AT + dt.timedelta(days=2)}' WHERE log_id = 'log-3-3'",
     )
     outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False, suites=[
         "fct_product_recommendation_received", "seg_recommendation_followup", "stg_customer_agent__conversation_logs"])
@@ -414,6 +416,21 @@ def test_future_events_fail_and_the_bound_can_be_set(warehouse_copy: Path, tmp_p
     (failure,) = validate_warehouse(**run, validation_time=dt.datetime(2026, 12, 1)).failures
     assert failure.columns == ("escalated_at",) and failure.unexpected_count == 1
     assert validate_warehouse(**run, validation_time=dt.datetime(2026, 12, 4)).success
+
+
+def test_without_an_anchor_the_bound_is_the_warehouse_s_last_build(warehouse_copy: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CA_TIMESTAMP_WINDOW_ANCHOR")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "no-target"))  # no run_results.json: the warehouse decides
+    built = dt.datetime(2030, 6, 1, 12)  # any instant: the bound follows the warehouse, not the clock
+    # This hand-made sample has no base tables and no build columns: give log staging the one a build writes.
+    tamper(warehouse_copy,
+           "ALTER TABLE staging.stg_customer_agent__conversation_logs ADD COLUMN processed_at TIMESTAMP",
+           f"UPDATE staging.stg_customer_agent__conversation_logs SET processed_at = TIMESTAMP '{built}'")
+    outcome = validate_warehouse(warehouse_copy, report_dir=tmp_path / "r", data_docs=False,
+                                 suites=["fct_conversation_escalated"])
+    assert outcome.validation_time == built + dt.timedelta(days=1)
+    assert outcome.validation_time_source == "start of the warehouse's last build that read log lines + 1 day"
 
 
 def test_followup_delay_is_the_build_value(tmp_path: Path) -> None:
