@@ -49,10 +49,12 @@ AS_OF = {"as_of": "2026-11-21T12:00:00Z"}
 CONVERSATIONS = int(os.environ.get("CA_TEST_SPARK_CONVERSATIONS", "2000"))
 GENERATED_START = "2026-10-20"
 MONEY_DAYS = ("2026-10-10", "2026-10-12")  # before the generated days: the money scenario's rows are its own
-# The relations the run summary counts (the facts, the dashboard marts, segments, rejections), and reconciliation.
-RELATIONS = [*SUMMARY_RELATIONS, "audit.reconciliation"]
+# The relations the run summary counts (the facts, the dashboard marts, segments, rejections), the profile
+# dimension, the ingestion manifest and reconciliation: every mart, segment and audit table.
+RELATIONS = [*SUMMARY_RELATIONS, "marts.dim_profiles", "audit.ingestion_manifest", "audit.reconciliation"]
 #: When a build read a line or file: differs between two builds of the same data.
-BUILD_TIME_COLUMNS = ["loaded_at", "processed_at", "ingested_at", "checked_at", "first_seen_at"]
+BUILD_TIME_COLUMNS = ["loaded_at", "processed_at", "ingested_at", "checked_at", "first_seen_at", "first_seen_ns",
+                      "ingested_ns", "checked_ns"]
 
 
 def write_hostile_files(warehouse: Warehouse) -> None:
