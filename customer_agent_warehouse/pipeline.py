@@ -150,6 +150,11 @@ def build_validate_publish(settings: Settings, args: argparse.Namespace, validat
         if returncode == 0 and validate:
             returncode = run_validation(settings, args.target)
         return returncode
+    if args.target == "spark_thrift":  # the raw tables land as files, the Thrift server builds the models
+        from customer_agent_warehouse.spark_thrift import spark_thrift_build
+
+        with build_lock(settings, args.target):
+            return spark_thrift_build(settings, args)
     with build_lock(settings, args.target) as lock:
         if args.target == "duckdb":  # a BI tool on the build file: one line before dbt starts
             ensure_not_open_elsewhere(settings.duckdb_path, settings.serving)

@@ -22,7 +22,7 @@ DEFAULT_RAW_PATH = PROJECT_ROOT / "data" / "raw"
 DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "reports"
 SERVING_FOLDER = "serving"
-TARGETS = ("duckdb", "postgres", "spark")
+TARGETS = ("duckdb", "postgres", "spark", "spark_thrift")
 MIN_MEMORY_BYTES = 100_000_000
 HELP_WIDTH = 110
 
@@ -142,7 +142,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CA_SPARK_MASTER", "local[2]", "Spark master of the spark target"),
     Variable("CA_SPARK_WAREHOUSE", "data/spark-warehouse", "folder of Spark's managed tables", _path),
     Variable("CA_SPARK_DRIVER_MEMORY", "4g", "Spark driver JVM heap"),
+    Variable("CA_SPARK_EXECUTOR_MEMORY", "1g", "Spark executor JVM heap (on a cluster: per executor)"),
     Variable("CA_SPARK_SHUFFLE_PARTITIONS", "8", "Spark partitions after a shuffle", _positive_count),
+    Variable("CA_SPARK_THREADS", "4", "dbt threads of the spark target (one Spark session)", _positive_int),
     Variable("CA_SPARK_HOST", "localhost", "Spark Thrift server of the spark_thrift output"),
     Variable("CA_SPARK_PORT", "10000", "its port", _port),
     Variable("CA_SPARK_USER", "dbt", "its user"),

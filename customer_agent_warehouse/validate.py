@@ -96,6 +96,7 @@ from customer_agent_warehouse.locking import WarehouseLocked, busy_message, ensu
 from customer_agent_warehouse.settings import (
     DEFAULT_REPORT_DIR,
     PROJECT_ROOT,
+    UsageError,
     load_settings,
     read_variable,
     setting,
@@ -903,6 +904,9 @@ def print_suite(outcome: SuiteOutcome) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    if args.target == "spark_thrift":
+        raise UsageError("validate has no --target spark_thrift: validate the DuckDB build (--target duckdb), or "
+                         "run `build --target spark` with CA_SPARK_MASTER on the cluster and `validate --target spark`")
     duckdb_path = resolve_duckdb_path(args.duckdb_path)
     try:
         if args.target == "postgres":

@@ -899,10 +899,21 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the project's profiles/)")
     parser.add_argument("--json", type=Path, default=None, help="results file (default <workdir>/bench-results.json)")
     add_target_argument(parser)
+    from customer_agent_warehouse.bench.spark import DEFAULT_MASTERS, masters
+
+    parser.add_argument("--spark-masters", type=masters, default=DEFAULT_MASTERS,
+                        help=f"--target spark: the masters to compare (default {DEFAULT_MASTERS}; `cluster` is a "
+                             "two-worker standalone cluster on 127.0.0.1 the bench starts and stops)")
 
 
 def run_bench(args: argparse.Namespace) -> int:
     try:
+        if args.target == "spark_thrift":
+            raise BenchError("bench has no --target spark_thrift: use --target spark (with --spark-masters)")
+        if args.target == "spark":  # its own phases and table (bench/spark.py)
+            from customer_agent_warehouse.bench.spark import run_spark_bench
+
+            return run_spark_bench(args)
         return _bench(args)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)

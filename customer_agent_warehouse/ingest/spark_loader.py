@@ -130,6 +130,12 @@ def _reader_lines(reads: Iterable[FileRead], loaded_at: datetime) -> pa.Table | 
     })
 
 
+def local_frame(spark: Any, columns: dict[str, pa.Array], schema: str) -> Any:
+    """A small DataFrame of driver-side values, handed to the JVM as Arrow: no Python worker starts on the
+    executors (a list would be unpickled by Python workers, which a cluster's workers may not have)."""
+    return spark.createDataFrame(pa.table(columns), schema=schema)
+
+
 def _bucket(column: str) -> str:
     return f"cast(pmod(xxhash64({column}), {RAW_FILE_BUCKETS}) as int)"
 
@@ -161,7 +167,7 @@ class SparkRawTables:
         """The last line number already stored of each of these files (absent when none)."""
         if not names:
             return {}
-        wanted = self.spark.createDataFrame([(name,) for name in names], "file_name string")
+        wanted = local_frame(self.spark, {"file_name": pa.array(names, pa.string())}, "file_name string")
         rows = (self.spark.table(self.lines).join(wanted, "file_name").groupBy("file_name")
                 .agg({"line_number": "max"}).collect())
         return {row[0]: row[1] for row in rows}
@@ -173,7 +179,9 @@ class SparkRawTables:
         """Drop each file's stored lines from its first line to read again (their buckets are rewritten)."""
         if not first_lines:
             return
-        replaced = self.spark.createDataFrame(list(first_lines.items()), "file_name string, first_line bigint")
+        replaced = local_frame(self.spark, {"file_name": pa.array(list(first_lines), pa.string()),
+                                            "first_line": pa.array(list(first_lines.values()), pa.int64())},
+                               "file_name string, first_line bigint")
         buckets = {row[0] for row in replaced.selectExpr(_bucket("file_name")).collect()}
         bucket_list = ", ".join(str(bucket) for bucket in sorted(buckets))
         kept = (self.spark.table(self.lines).where(f"file_bucket in ({bucket_list})").alias("line")

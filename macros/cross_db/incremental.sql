@@ -4,9 +4,8 @@
     macros/incremental/rebuilt_keys.sql (incremental_config). Models call
     `{{ config(**engine_incremental_config('delete+insert', unique_key='conversation_id')) }}`.
     DuckDB and PostgreSQL: incremental with that strategy and key (and the post-hook, when given).
-    Spark (parquet, no Delta/Iceberg: neither `merge` nor `delete+insert`): a table rebuilt on every build
-    from the raw tables, which keep every line ever loaded (customer_agent_warehouse/ingest/spark_loader.py),
-    so a build equals a full refresh by construction (docs/spark.md).
+    Spark (parquet, no Delta/Iceberg: neither `merge` nor `delete+insert`): insert_overwrite of the
+    partitions the rebuilt keys are in (macros/cross_db/spark_rebuild.sql); `append` stays append.
 -#}
 {% macro engine_incremental_config(strategy, unique_key=none, post_hook=none) -%}
     {{- return(adapter.dispatch('engine_incremental_config', 'customer_agent_warehouse')(strategy, unique_key, post_hook)) -}}
@@ -24,11 +23,20 @@
 {%- endmacro %}
 
 {% macro spark__engine_incremental_config(strategy, unique_key, post_hook) -%}
-    {{- return({'materialized': 'table'}) -}}
+    {%- if strategy == 'append' -%}
+        {{- return(default__engine_incremental_config(strategy, unique_key, post_hook)) -}}
+    {%- endif -%}
+    {{- return(spark_rebuild_config(unique_key, post_hook=post_hook)) -}}
 {%- endmacro %}
 
 
-{#- The conversation-grain marts (macros/incremental/rebuilt_keys.sql) on Spark: tables too, rebuilt whole. -#}
+{#-
+    The conversation-grain marts (macros/incremental/rebuilt_keys.sql) on Spark: the partitions of the
+    changed keys are rewritten (macros/cross_db/spark_rebuild.sql); no pre-hook (no DELETE on parquet).
+-#}
 {% macro spark__incremental_config(key, keys_macro, by_reporting_timezone) -%}
-    {{- return({'materialized': 'table'}) -}}
+    {{- return(spark_rebuild_config(
+        key, keys_macro=keys_macro, by_reporting_timezone=by_reporting_timezone,
+        post_hook="{{ record_watermark() }}",
+    )) -}}
 {%- endmacro %}

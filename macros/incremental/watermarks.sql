@@ -18,6 +18,12 @@
 {%- endmacro %}
 
 
+{#- Spark has no database level above the schema. -#}
+{% macro spark__watermarks_relation() -%}
+    {{- return(api.Relation.create(schema='audit', identifier='incremental_watermarks')) -}}
+{%- endmacro %}
+
+
 {#- on-run-start: the manifest exists before any model reads it (idempotent). -#}
 {% macro create_watermarks_table() -%}
     {{- return(adapter.dispatch('create_watermarks_table', 'customer_agent_warehouse')()) -}}
@@ -39,9 +45,23 @@
     {{- return(adapter.dispatch('prune_watermarks', 'customer_agent_warehouse')()) -}}
 {%- endmacro %}
 
-{#- Spark (parquet): no DELETE; every model is a table there (macros/cross_db/incremental.sql), nothing to record. -#}
+{#-
+    Spark (parquet): no DELETE, and models run on several threads at once. The manifest is partitioned by
+    model_name and each model overwrites its own partition (dynamic partition overwrite: every write has its
+    own staging folder, so concurrent writes of different models never share a temporary folder, which plain
+    `insert into` of one unpartitioned table does). One row per model, the latest: nothing to prune.
+-#}
 {% macro spark__create_watermarks_table() -%}
-    select 1
+    {%- if execute -%}
+        {%- do run_query('create database if not exists ' ~ watermarks_relation().schema) -%}
+    {%- endif -%}
+    create table if not exists {{ watermarks_relation() }} (
+        watermark timestamp,
+        reporting_timezone string,
+        recorded_at timestamp,
+        model_name string
+    ) using parquet
+    partitioned by (model_name)
 {%- endmacro %}
 
 {% macro spark__prune_watermarks() -%}
@@ -78,6 +98,10 @@
     `model_name` records another entry instead, e.g. the tested-build marker (macros/tests/changed_rows.sql).
 -#}
 {% macro record_watermark(model_name=none) -%}
+    {{- return(adapter.dispatch('record_watermark', 'customer_agent_warehouse')(model_name)) -}}
+{%- endmacro %}
+
+{% macro default__record_watermark(model_name) -%}
     insert into {{ watermarks_relation() }} (model_name, watermark, reporting_timezone, recorded_at)
     values (
         '{{ model_name if model_name is not none else this.identifier }}',
@@ -85,6 +109,15 @@
         '{{ var("reporting_timezone", "UTC") }}',
         {{ dbt.current_timestamp() }}
     )
+{%- endmacro %}
+
+{% macro spark__record_watermark(model_name) -%}
+    insert overwrite table {{ watermarks_relation() }} partition (model_name)
+    select
+        {{ run_started_timestamp() }} as watermark,
+        '{{ var("reporting_timezone", "UTC") }}' as reporting_timezone,
+        {{ dbt.current_timestamp() }} as recorded_at,
+        '{{ model_name if model_name is not none else this.identifier }}' as model_name
 {%- endmacro %}
 
 

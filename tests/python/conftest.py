@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from customer_agent_warehouse.postgres_server import PostgresServer, running_server
+from customer_agent_warehouse.spark_cluster import Cluster, standalone_cluster
 from tests.python import clock
 from tests.python.postgres import PostgresWarehouse
 from tests.python.warehouse import PROJECT_ROOT, Warehouse
@@ -63,6 +64,17 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def spark_cluster(spark_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The session's Spark standalone cluster (a master and two 1-core workers on 127.0.0.1, from the pinned
+    pyspark's launch scripts), started on first use and stopped by pid at the end, also on failure."""
+    os.environ.setdefault("JAVA_HOME", spark_env["JAVA_HOME"])
+    os.environ["PATH"] = spark_env["PATH"]
+    with standalone_cluster(tmp_path_factory.mktemp("spark_cluster"), workers=2, worker_cores=1,
+                            worker_memory="1536m") as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """The session's throwaway PostgreSQL server, started on first use (by a test marked `postgres`),
     installed from the OS packages when missing, stopped and removed at the end, also on failure."""
@@ -96,10 +108,10 @@ def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWar
     return PostgresWarehouse(root=tmp_path, server=postgres_server, database=os.environ["CA_PG_DATABASE"])
 
 
-# The longest modules first: pytest-xdist hands out modules in collection order (--dist loadfile), so the
-# Spark equality build (about 4 min of set-up) and the PostgreSQL 20k equality start at once instead of
+# The longest modules first: pytest-xdist hands out groups (a module, or every Spark module) in collection order,
+# so the Spark equality builds (cluster and Thrift) and the PostgreSQL 20k equality start first instead of
 # leaving one worker alone at the end. Every other module keeps its order.
-LONGEST_MODULES = ("test_spark_e2e.py", "test_postgres_e2e.py")
+LONGEST_MODULES = ("test_spark_e2e.py", "test_spark_thrift_e2e.py", "test_postgres_e2e.py")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,7 +127,14 @@ def _reversed_within_modules(items: list[pytest.Item]) -> list[pytest.Item]:
     return [item for module in modules.values() for item in reversed(module)]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest-xdist `--dist loadgroup` (pyproject.toml): a module's tests stay on one worker (their module-scoped
+    # builds are shared), and every Spark module runs on the same worker, so the session starts one cluster.
+    # tryfirst: the groups are set before xdist reads them.
+    for item in items:
+        group = "spark" if item.get_closest_marker("spark") is not None else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
     if config.getoption("--reverse-tests"):
         items[:] = _reversed_within_modules(items)
     items.sort(key=lambda item: LONGEST_MODULES.index(item.path.name) if item.path.name in LONGEST_MODULES

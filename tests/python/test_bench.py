@@ -7,6 +7,7 @@ computes the same facts as the dbt build.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -183,3 +184,37 @@ def test_reuse_raw_refuses_a_raw_zone_of_another_size(tmp_path: Path) -> None:
     (tmp_path / bench.MANIFEST_NAME).write_text(json.dumps({"conversations": 10, "seed": 42}))
     exit_code = main(["bench", "--conversations", "20", "--workdir", str(tmp_path), "--reuse-raw"])
     assert exit_code == 2
+
+
+def test_spark_masters_option_takes_local_cluster_and_spark_urls() -> None:
+    from customer_agent_warehouse.bench.spark import masters
+
+    assert masters("local[1], local[2],cluster") == ["local[1]", "local[2]", "cluster"]
+    assert masters("spark://10.0.0.5:7077") == ["spark://10.0.0.5:7077"]
+    for bad in ("", "local", "yarn", "local[2],mesos://x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            masters(bad)
+
+
+def test_spark_bench_table_has_one_row_per_master_with_the_ratios() -> None:
+    from customer_agent_warehouse.bench.spark import figures, format_table
+
+    def phase(seconds: float, peak: int) -> bench.Phase:
+        return bench.Phase("build", seconds, peak, 0, "log")
+
+    phases = {"full_build": phase(100.0, 3 << 30), "noop_build": phase(10.0, 2 << 30),
+              "incremental_build": phase(19.0, 1 << 30)}
+    result = figures(phases)
+    assert result["noop_to_full_ratio"] == pytest.approx(0.1)
+    assert result["incremental_work_share"] == pytest.approx(0.1)
+    assert result["peak_rss_bytes"] == 3 << 30
+    table = format_table({"local[1]": {"figures": result}, "cluster": {"figures": figures(phases)}}).splitlines()
+    assert len(table) == 4 and table[2].startswith("local[1]") and table[3].startswith("cluster")
+    assert "100.0 s" in table[2] and "10%" in table[2]
+
+
+def test_bench_refuses_the_thrift_target_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exit_code = main(["bench", "--target", "spark_thrift", "--workdir", str(tmp_path)])
+    assert exit_code == 2
+    assert capsys.readouterr().err.strip() == "bench: bench has no --target spark_thrift: use --target spark (with " \
+                                              "--spark-masters)"

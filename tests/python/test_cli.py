@@ -96,7 +96,7 @@ def test_every_ca_variable_used_anywhere_is_declared_and_read_only_in_settings()
     ("CA_DUCKDB_THREADS", "0", "whole number of threads"),
     ("CA_DUCKDB_MEMORY", "lots", "memory size"),
     ("CA_DUCKDB_MEMORY", "5KB", "at least 100MB"),
-    ("CA_DBT_TARGET", "oracle", "duckdb, postgres, spark"),
+    ("CA_DBT_TARGET", "oracle", "duckdb, postgres, spark, spark_thrift"),
     ("CA_PG_PORT", "http", "TCP port"),
     ("CA_TIMESTAMP_WINDOW_ANCHOR", "next week", "ISO-8601 UTC time"),
 ])
@@ -192,3 +192,10 @@ def test_the_dbt_runner_builds_one_command() -> None:
     assert command[command.index("--project-dir") + 1] == str(PROJECT_ROOT)
     assert command[command.index("--vars") + 1] == '{"as_of": "2026-11-20T12:00:00Z"}'
     assert "--target" not in DbtRunner(env={}).command(["build"])
+
+
+def test_validate_has_no_thrift_target_and_says_so_in_one_line() -> None:
+    result = cli("validate", "--target", "spark_thrift")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--target spark_thrift" in lines[0] and "--target spark" in lines[0], result.stderr

@@ -62,6 +62,9 @@ NON_DEFAULT_VARS: dict[str, tuple[Any, str]] = {
     "timestamp_max_days_after_build": (2, "edge/future.jsonl below"),
     "timestamp_window_anchor": ("2100-01-02T00:00:00Z", "edge/future.jsonl below (one day after the suite's pin)"),
     "data_tests_scope": ("all", "test_data_tests_scope_e2e.py: an old fault outside the changed rows is found"),
+    # Spark only (partitions of the incremental models); no effect on DuckDB. test_spark_e2e.py checks
+    # the partitions of the default.
+    "spark_rebuild_buckets": (8, "test_spark_e2e.py (Spark)"),
     # Read by `export` (activation/config.py), not by any model: the build must accept them; their effect on the
     # request bodies is checked in test_activation_e2e.py.
     "activation_metric_names": ({"started": "Chat started", "resolved": None, "escalated": None,
