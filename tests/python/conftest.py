@@ -108,8 +108,8 @@ def pg_warehouse(tmp_path: Path, postgres_server: PostgresServer) -> PostgresWar
     return PostgresWarehouse(root=tmp_path, server=postgres_server, database=os.environ["CA_PG_DATABASE"])
 
 
-# The longest modules first: pytest-xdist hands out groups (a module, or every Spark module) in collection order,
-# so the Spark equality builds (cluster and Thrift) and the PostgreSQL 20k equality start first instead of
+# The longest modules first: pytest-xdist hands out modules in collection order (--dist loadfile), so the
+# Spark equality builds (cluster and Thrift) and the PostgreSQL 20k equality start first instead of
 # leaving one worker alone at the end. Every other module keeps its order.
 LONGEST_MODULES = ("test_spark_e2e.py", "test_spark_thrift_e2e.py", "test_postgres_e2e.py")
 
@@ -127,14 +127,7 @@ def _reversed_within_modules(items: list[pytest.Item]) -> list[pytest.Item]:
     return [item for module in modules.values() for item in reversed(module)]
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # pytest-xdist `--dist loadgroup` (pyproject.toml): a module's tests stay on one worker (their module-scoped
-    # builds are shared), and every Spark module runs on the same worker, so the session starts one cluster.
-    # tryfirst: the groups are set before xdist reads them.
-    for item in items:
-        group = "spark" if item.get_closest_marker("spark") is not None else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
     if config.getoption("--reverse-tests"):
         items[:] = _reversed_within_modules(items)
     items.sort(key=lambda item: LONGEST_MODULES.index(item.path.name) if item.path.name in LONGEST_MODULES
